@@ -1,0 +1,1020 @@
+"""Tests for hdr_core.preprocess: every step on generated images, plus a few real files.
+
+Images are drawn here with OpenCV's Hershey fonts (nothing is committed). The ground truth of each
+drawing is the box of the pixels the digit was drawn on, rendered separately on a blank mask.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from hdr_core import preprocess as pp
+from hdr_core.errors import BlankImageError, ImageError
+from hdr_core.preprocess import Box
+
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+# --------------------------------------------------------------------------------------------------
+# Drawing helpers
+# --------------------------------------------------------------------------------------------------
+
+
+def digit_mask(
+    text: str = "3",
+    *,
+    size: tuple[int, int] = (160, 140),
+    scale: float = 4.0,
+    thickness: int = 10,
+    origin: tuple[int, int] | None = None,
+    font: int = FONT,
+) -> np.ndarray:
+    """(H, W) bool: where ``text`` is drawn; centred unless ``origin`` (bottom-left, x, y) is given."""
+    height, width = size
+    (text_w, text_h), _ = cv2.getTextSize(text, font, scale, thickness)
+    if origin is None:
+        origin = ((width - text_w) // 2, (height + text_h) // 2)
+    mask = np.zeros((height, width), np.uint8)
+    cv2.putText(mask, text, origin, font, scale, 255, thickness, cv2.LINE_AA)
+    return mask > 127
+
+
+def render(mask: np.ndarray, ink=0, paper=255) -> np.ndarray:
+    """Paint a mask: (H, W) uint8 for scalar colours, (H, W, 3) for RGB tuples."""
+    ink_arr, paper_arr = np.asarray(ink, np.uint8), np.asarray(paper, np.uint8)
+    if ink_arr.ndim == 0 and paper_arr.ndim == 0:
+        return np.where(mask, ink_arr, paper_arr).astype(np.uint8)
+    out = np.empty(mask.shape + (3,), np.uint8)
+    out[:] = paper_arr
+    out[mask] = ink_arr
+    return out
+
+
+def box_of(mask: np.ndarray) -> Box:
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    return Box(int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
+
+
+def iou(a: Box, b: Box) -> float:
+    x0, y0 = max(a.x, b.x), max(a.y, b.y)
+    x1, y1 = min(a.x + a.w, b.x + b.w), min(a.y + a.h, b.y + b.h)
+    inter = max(0, x1 - x0) * max(0, y1 - y0)
+    return inter / (a.w * a.h + b.w * b.h - inter)
+
+
+def encode(array: np.ndarray | Image.Image, fmt: str, **options) -> bytes:
+    image = array if isinstance(array, Image.Image) else Image.fromarray(array)
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
+    total = image.sum()
+    ys, xs = np.indices(image.shape)
+    return float((xs * image).sum() / total), float((ys * image).sum() / total)
+
+
+def ink_box_side(model_input: np.ndarray) -> int:
+    box = box_of(model_input > 0)
+    return max(box.w, box.h)
+
+
+def assert_model_input(x: np.ndarray) -> None:
+    assert x.shape == (28, 28)
+    assert x.dtype == np.float32
+    assert 0.0 <= x.min() and x.max() <= 1.0
+    assert x.max() > 0.9  # stroke cores are fully bright, like MNIST
+    cx, cy = centre_of_mass(x)
+    assert abs(cx - 14) <= 0.5 and abs(cy - 14) <= 0.5
+    assert ink_box_side(x) == 20
+
+
+@pytest.fixture(scope="module")
+def three() -> tuple[np.ndarray, Box]:
+    mask = digit_mask("3")
+    return mask, box_of(mask)
+
+
+# --------------------------------------------------------------------------------------------------
+# Box and the module itself
+# --------------------------------------------------------------------------------------------------
+
+
+def test_box_as_list_and_union():
+    a, b = Box(1, 2, 3, 4), Box(10, 0, 2, 2)
+    assert a.as_list() == [1, 2, 3, 4]
+    assert all(type(v) is int for v in Box(np.int64(1), 2, 3, 4).as_list())
+    assert a.union(b) == Box(1, 0, 11, 6)
+
+
+def test_import_is_tensorflow_free():
+    code = "import sys, hdr_core.preprocess; assert 'tensorflow' not in sys.modules and 'streamlit' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(pp.__file__).resolve().parents[1])
+
+
+def test_threshold_methods_constant():
+    assert pp.THRESHOLD_METHODS == ("mean", "otsu", "adaptive")
+
+
+# --------------------------------------------------------------------------------------------------
+# load_image: formats and modes
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF"])
+def test_load_formats(fmt, three):
+    mask, truth = three
+    data = encode(render(mask), fmt)
+    image = pp.load_image(data)
+    assert image.shape == mask.shape + (3,) and image.dtype == np.uint8
+    assert iou(pp.preprocess(image).box, truth) > 0.85
+
+
+@pytest.mark.parametrize("mode", ["1", "L", "P", "RGB", "CMYK"])
+def test_load_opaque_modes(mode, three):
+    mask, truth = three
+    image = Image.fromarray(render(mask, (20, 20, 20), (235, 235, 235))).convert(mode)
+    fmt = "JPEG" if mode == "CMYK" else ("TIFF" if mode == "1" else "PNG")
+    loaded = pp.load_image(encode(image, fmt))
+    assert loaded.shape == mask.shape + (3,)
+    gray = loaded.mean(axis=2)
+    assert gray[mask].mean() < 80 and gray[~mask].mean() > 180  # ink dark, paper light, CMYK not inverted
+    assert iou(pp.preprocess(loaded).box, truth) > 0.85
+
+
+@pytest.mark.parametrize(
+    ("stroke", "background"),
+    [((0, 0, 0), 255), ((255, 255, 255), 0), ((200, 30, 30), 255), ((255, 240, 120), 0)],
+)
+def test_load_strokes_on_transparency_get_contrasting_background(stroke, background, three):
+    mask, truth = three
+    rgba = np.zeros(mask.shape + (4,), np.uint8)  # transparent black, as paint programs save it
+    rgba[mask] = (*stroke, 255)
+    loaded = pp.load_image(encode(rgba, "PNG"))
+    assert np.all(loaded[~mask] == background)
+    assert np.array_equal(loaded[mask][0], np.array(stroke, np.uint8))
+    assert iou(pp.preprocess(loaded).box, truth) > 0.85
+
+
+@pytest.mark.parametrize(("mode", "fmt"), [("LA", "PNG"), ("P", "PNG"), ("P", "GIF"), ("RGBA", "WEBP")])
+def test_load_modes_with_transparency(mode, fmt, three):
+    mask, truth = three
+    rgba = np.zeros(mask.shape + (4,), np.uint8)
+    rgba[mask] = (0, 0, 0, 255)
+    image = Image.fromarray(rgba)
+    if mode == "P":
+        image = Image.fromarray(render(mask, 0, 128)).convert("P")  # grey paper, made transparent
+        data = encode(image, fmt, transparency=image.getpixel((0, 0)))
+    elif mode == "RGBA":
+        data = encode(image, fmt, lossless=True)
+    else:
+        data = encode(image.convert(mode), fmt)
+    assert Image.open(io.BytesIO(data)).mode == mode
+    loaded = pp.load_image(data)
+    assert loaded[~mask].min() > 200  # black strokes on transparency -> black on white
+    assert iou(pp.preprocess(loaded).box, truth) > 0.85
+
+
+def test_transparent_margin_takes_the_paper_colour():
+    """A mostly opaque photo with transparent corners: the corners must not look like ink."""
+    mask = digit_mask("7")
+    rgba = np.dstack([render(mask, 30, 230)] * 3 + [np.full(mask.shape, 255, np.uint8)])
+    rgba[:20, :20, 3] = 0
+    loaded = pp.load_image(encode(rgba, "PNG"))
+    assert loaded[:20, :20].min() > 200
+
+
+@pytest.mark.parametrize(
+    ("dtype", "peak", "fmt"),
+    [(np.uint16, 65535, "PNG"), (np.uint16, 4095, "PNG"), (np.int32, 65535, "TIFF"), (np.float32, 1.0, "TIFF")],
+)
+def test_load_high_bit_depth_is_scaled(dtype, peak, fmt, three):
+    mask, truth = three
+    values = np.where(mask, 0, peak).astype(dtype)  # dark ink on paper at full scale
+    loaded = pp.load_image(encode(values, fmt))
+    assert loaded[~mask].min() == 255 and loaded[mask].max() == 0
+    assert iou(pp.preprocess(loaded).box, truth) > 0.85
+
+
+def test_load_float_outside_unit_range_is_stretched():
+    values = np.full((40, 40), 1000.0, np.float32)
+    values[10:30, 18:22] = -5.0
+    loaded = pp.load_image(encode(values, "TIFF"))
+    assert loaded[0, 0, 0] == 255 and loaded[20, 20, 0] == 0
+
+
+def test_load_applies_exif_orientation():
+    stored = np.full((60, 100), 255, np.uint8)
+    stored[5:15, 10:90] = 0  # a bar along the top of the stored pixels
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    data = encode(Image.fromarray(stored), "JPEG", exif=exif, quality=95)
+    loaded = pp.load_image(data)
+    assert loaded.shape == (100, 60, 3)
+    expected = np.rot90(stored, k=-1)  # clockwise: the bar ends up along the right edge
+    assert np.mean((loaded[:, :, 0] < 128) == (expected < 128)) > 0.98
+    bar = box_of(loaded[:, :, 0] < 128)
+    assert bar.h > 3 * bar.w and bar.x > 40
+
+
+def test_load_from_path_and_file_object(tmp_path, three):
+    mask, _ = three
+    data = encode(render(mask), "PNG")
+    path = tmp_path / "digit.png"
+    path.write_bytes(data)
+    from_path = pp.load_image(path)
+    from_str = pp.load_image(str(path))
+    stream = io.BytesIO(data)
+    stream.seek(0)
+    from_stream = pp.load_image(stream)
+    assert stream.tell() == 0  # the caller's file object is left where it was
+    assert np.array_equal(from_path, from_str) and np.array_equal(from_path, from_stream)
+
+
+def test_load_does_not_mutate_input(three):
+    mask, _ = three
+    data = bytearray(encode(render(mask), "PNG"))
+    before = bytes(data)
+    pp.load_image(data)
+    assert bytes(data) == before
+
+
+# --------------------------------------------------------------------------------------------------
+# load_image: bad input
+# --------------------------------------------------------------------------------------------------
+
+
+def _png(size=(40, 40)) -> bytes:
+    return encode(np.full(size, 200, np.uint8), "PNG")
+
+
+def _zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.txt", "hello")
+    return buffer.getvalue()
+
+
+def _huge_png_header(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width x height`` (the pixel data is never reached)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    pixels = chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + pixels + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        pytest.param(b"", "empty \\(0 bytes\\)", id="empty"),
+        pytest.param(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "looks like a PDF document", id="pdf"),
+        pytest.param(b"hello, this is just some text\n", "looks like a text file", id="text"),
+        pytest.param(b"<!DOCTYPE html><html><body>404</body></html>", "looks like an HTML web page", id="html"),
+        pytest.param(_zip(), "looks like a ZIP archive", id="zip"),
+        pytest.param(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00", "HEIC", id="heic"),
+        pytest.param(b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "SVG", id="svg"),
+        pytest.param(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "corrupt|not a recognised", id="corrupt-png"),
+        pytest.param(bytes(range(256)) * 8, "not a recognised image", id="random-bytes"),
+        pytest.param(_png()[:-30], "truncated|corrupt", id="truncated-png"),
+        pytest.param(encode(np.full((300, 300, 3), 90, np.uint8), "JPEG")[:400], "truncated", id="truncated-jpeg"),
+        pytest.param(_png((5, 40)), "too small", id="too-small"),
+        pytest.param(_huge_png_header(50_000, 50_000), "large|more than", id="decompression-bomb"),
+        pytest.param(_huge_png_header(8_000, 6_000), "more than the 40,000,000", id="over-max-pixels"),
+    ],
+)
+def test_bad_input_raises_image_error(data, match):
+    with pytest.raises(ImageError, match=match):
+        pp.load_image(data)
+
+
+def test_max_pixels_is_checked_before_decoding():
+    with pytest.raises(ImageError, match="100x100 pixels \\(10,000\\), more than the 5,000 allowed"):
+        pp.load_image(encode(np.zeros((100, 100), np.uint8), "PNG"), max_pixels=5_000)
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP", "PNG"])
+def test_animated_images_are_refused(fmt):
+    frames = [Image.fromarray(np.full((40, 40, 3), value, np.uint8)) for value in (0, 120, 240)]
+    data = encode(frames[0], fmt, save_all=True, append_images=frames[1:])
+    with pytest.raises(ImageError, match="animated image with 3 frames: animated images are not supported"):
+        pp.load_image(data)
+
+
+def test_multipage_tiff_is_refused():
+    pages = [Image.fromarray(np.full((40, 40), value, np.uint8)) for value in (0, 255)]
+    with pytest.raises(ImageError, match="multi-page TIFF with 2 frames"):
+        pp.load_image(encode(pages[0], "TIFF", save_all=True, append_images=pages[1:]))
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(ImageError, match="file not found"):
+        pp.load_image(tmp_path / "nope.png")
+    with pytest.raises(ImageError, match="is a folder"):
+        pp.load_image(tmp_path)
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    with pytest.raises(ImageError, match="'empty.png' is empty"):
+        pp.load_image(empty)
+
+
+def test_pdf_named_png_on_disk(tmp_path):
+    path = tmp_path / "digit.png"
+    path.write_bytes(b"%PDF-1.4\n...")
+    with pytest.raises(ImageError, match="'digit.png' is not an image: this looks like a PDF document"):
+        pp.load_image(path)
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="source must be"):
+        pp.load_image(12345)
+    with pytest.raises(ValueError, match="max_pixels must be positive, got 0"):
+        pp.load_image(_png(), max_pixels=0)
+
+
+# --------------------------------------------------------------------------------------------------
+# to_grayscale and from_canvas
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("dtype", "scale"), [(np.uint8, 255), (np.uint16, 65535), (np.float32, 1.0), (np.float64, 1.0), (bool, True)]
+)
+@pytest.mark.parametrize("channels", [None, 1, 3, 4])
+def test_to_grayscale_dtypes_and_shapes(dtype, scale, channels):
+    base = np.zeros((12, 16), np.float64)
+    base[3:9, 4:12] = 1.0
+    image = (base * scale).astype(dtype) if dtype is not bool else base.astype(bool)
+    if channels is not None:
+        image = np.repeat(image[:, :, None], channels, axis=2)
+        if channels == 4:
+            image[:, :, 3] = scale if dtype is not bool else True  # opaque
+    before = image.copy()
+    gray = pp.to_grayscale(image)
+    assert gray.shape == (12, 16) and gray.dtype == np.uint8
+    assert gray[5, 8] == 255 and gray[0, 0] == 0
+    assert np.array_equal(image, before)
+
+
+@pytest.mark.parametrize(
+    "image", [np.zeros((4, 4, 2), np.uint8), np.zeros((4,), np.uint8), np.zeros((0, 3), np.uint8)]
+)
+def test_to_grayscale_rejects_bad_shapes(image):
+    with pytest.raises(ValueError, match="shape"):
+        pp.to_grayscale(image)
+
+
+def test_to_grayscale_rejects_out_of_range_floats():
+    image = np.full((4, 4), 2.0)
+    image[0, 0] = 0
+    with pytest.raises(ValueError, match="float image must hold values in \\[0, 1\\], got 0..2"):
+        pp.to_grayscale(image)
+
+
+def test_grayscale_keeps_colour_ink_on_colour_paper(three):
+    """Light blue ink on orange paper: nearly the same luma, very different colours."""
+    mask, truth = three
+    image = render(mask, (150, 200, 230), (255, 140, 0))
+    luma = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    assert abs(int(luma[mask].mean()) - int(luma[~mask].mean())) < 40
+    gray = pp.to_grayscale(image)
+    assert abs(float(gray[mask].mean()) - float(gray[~mask].mean())) > 80
+    result = pp.preprocess(image)
+    assert iou(result.box, truth) > 0.85
+
+
+@pytest.mark.parametrize(("ink", "paper"), [((220, 30, 30), (40, 200, 40)), ((20, 20, 120), (250, 240, 110))])
+def test_coloured_ink_on_coloured_paper(ink, paper, three):
+    mask, truth = three
+    result = pp.preprocess(render(mask, ink, paper))
+    assert iou(result.box, truth) > 0.85
+    assert_model_input(result.model_input)
+
+
+def _canvas(mask: np.ndarray, stroke, *, background=None) -> np.ndarray:
+    rgba = np.zeros(mask.shape + (4,), np.uint8)
+    if background is not None:
+        rgba[:] = (*background, 255)
+    rgba[mask] = (*stroke, 255)
+    return rgba
+
+
+@pytest.mark.parametrize(
+    ("stroke", "background"),
+    [
+        ((255, 255, 255), None),  # white strokes on the untouched (transparent) canvas
+        ((0, 0, 0), None),  # black strokes on the untouched canvas
+        ((0, 0, 0), (255, 255, 255)),  # painted white background
+        ((255, 255, 255), (0, 0, 0)),  # painted black background
+        ((250, 220, 0), (30, 60, 160)),  # yellow on blue
+    ],
+)
+def test_from_canvas_ink_is_bright_on_black(stroke, background):
+    mask = digit_mask("8", size=(280, 280), scale=7, thickness=20)
+    rgba = _canvas(mask, stroke, background=background)
+    before = rgba.copy()
+    gray = pp.from_canvas(rgba)
+    assert gray.shape == (280, 280) and gray.dtype == np.uint8
+    assert gray[~mask].max() == 0 and gray[mask].min() > 150
+    assert np.array_equal(rgba, before)
+    result = pp.preprocess(gray)
+    assert not result.inverted
+    assert iou(result.box, box_of(mask)) > 0.9
+    assert_model_input(result.model_input)
+
+
+def test_from_canvas_empty_is_blank():
+    gray = pp.from_canvas(np.zeros((280, 280, 4), np.uint8))
+    assert not gray.any()
+    with pytest.raises(BlankImageError, match="No ink found"):
+        pp.preprocess(gray)
+
+
+@pytest.mark.parametrize("rgba", [np.zeros((10, 10, 3), np.uint8), np.zeros((10, 10, 4), np.float32)])
+def test_from_canvas_rejects_bad_arrays(rgba):
+    with pytest.raises(ValueError, match="canvas image_data"):
+        pp.from_canvas(rgba)
+
+
+# --------------------------------------------------------------------------------------------------
+# Thresholds
+# --------------------------------------------------------------------------------------------------
+
+
+def test_mean_threshold_exact():
+    gray = np.array([[0, 0], [100, 200]], np.uint8)
+    assert pp.threshold_value(gray, "mean") == 75.0
+    assert np.array_equal(pp.binarize(gray, "mean"), [[False, False], [True, True]])
+
+
+def test_otsu_threshold_separates_two_levels():
+    gray = np.array([[10] * 6 + [200] * 2] * 4, np.uint8)
+    level = pp.threshold_value(gray, "otsu")
+    assert 10 <= level < 200
+    assert np.array_equal(pp.binarize(gray, "otsu"), gray > 100)
+
+
+def test_adaptive_threshold_is_a_map(three):
+    mask, _ = three
+    gray = render(mask)
+    level = pp.threshold_value(gray, "adaptive")
+    assert isinstance(level, np.ndarray) and level.shape == gray.shape and level.dtype == np.float32
+    assert pp.threshold_value(gray, "adaptive", block_size=11, offset=3).shape == gray.shape
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"method": "median"}, "threshold method must be one of"),
+        ({"method": "adaptive", "block_size": 10}, "block_size must be odd and >= 3, got 10"),
+        ({"method": "adaptive", "offset": -1}, "offset must be >= 0, got -1"),
+    ],
+)
+def test_threshold_validation(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        pp.threshold_value(np.zeros((20, 20), np.uint8), **kwargs)
+
+
+def _uneven_lighting(mask: np.ndarray) -> np.ndarray:
+    """Paper lit from the left: 250 fading to 80, ink 70 levels darker than the paper under it."""
+    height, width = mask.shape
+    paper = np.tile(np.linspace(250, 80, width), (height, 1))
+    return np.clip(np.where(mask, paper - 70, paper), 0, 255).astype(np.uint8)
+
+
+def test_adaptive_handles_uneven_lighting_where_mean_fails():
+    mask = digit_mask("4", size=(200, 300), scale=4, thickness=8, origin=(180, 140))  # on the dark side
+    truth = box_of(mask)
+    gray = _uneven_lighting(mask)
+
+    ink_by_mean = ~pp.binarize(gray, "mean")
+    assert ink_by_mean.mean() > 0.3  # the whole shaded side counts as "ink"
+    assert iou(box_of(ink_by_mean), truth) < 0.3
+
+    ink_by_adaptive = ~pp.binarize(gray, "adaptive")
+    overlap = (ink_by_adaptive & mask).sum() / (ink_by_adaptive | mask).sum()
+    assert overlap > 0.6
+    result = pp.preprocess(gray, threshold="adaptive")
+    assert iou(result.box, truth) > 0.85
+    assert_model_input(result.model_input)
+
+
+# --------------------------------------------------------------------------------------------------
+# auto_invert
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ink", "paper", "inverted"), [(0, 255, True), (255, 0, False), (60, 190, True), (230, 90, False)]
+)
+def test_auto_invert(ink, paper, inverted, three):
+    mask, _ = three
+    gray = render(mask, ink, paper)
+    before = gray.copy()
+    result = pp.auto_invert(gray, pp.binarize(gray))
+    assert result.inverted is inverted
+    assert np.array_equal(result.ink, mask) or (result.ink == mask).mean() > 0.98
+    assert result.gray[mask].mean() > result.gray[~mask].mean()  # ink bright
+    assert result.reason.endswith(".") and result.reason.count(". ") == 0  # one sentence
+    assert ("inverted so the ink is bright" in result.reason) is inverted
+    assert np.array_equal(gray, before)
+
+
+def test_auto_invert_tight_crop_where_ink_covers_half():
+    """A tight crop of a thick "1": half the pixels are ink, the border says what the paper is."""
+    gray = np.full((60, 16), 240, np.uint8)
+    gray[:, 4:12] = 20
+    result = pp.auto_invert(gray, pp.binarize(gray))
+    assert result.inverted
+    assert result.ink[:, 4:12].all()
+
+
+def test_auto_invert_photo_of_paper_on_a_dark_desk():
+    """The border is a grey desk, but the paper is light and the ink dark: still inverted."""
+    gray = np.full((300, 240), 130, np.uint8)  # desk
+    gray[20:280, 30:210] = 235  # paper covering most of the picture
+    gray[np.pad(digit_mask("5", size=(180, 120), scale=3, thickness=4), ((60, 60), (60, 60)))] = 60
+    result = pp.auto_invert(gray, pp.binarize(gray))
+    assert result.inverted
+    assert "desk" in result.reason
+
+
+def test_auto_invert_validates_binary():
+    with pytest.raises(ValueError, match="binary must be an array of shape \\(10, 10\\)"):
+        pp.auto_invert(np.zeros((10, 10), np.uint8), np.zeros((5, 5), bool))
+
+
+# --------------------------------------------------------------------------------------------------
+# locate_ink on hand-made masks
+# --------------------------------------------------------------------------------------------------
+
+
+def _blank(shape=(100, 100)) -> np.ndarray:
+    return np.zeros(shape, bool)
+
+
+def _ring(ink: np.ndarray, box: Box, thickness: int = 4) -> np.ndarray:
+    ink[box.slices] = True
+    inner = Box(box.x + thickness, box.y + thickness, box.w - 2 * thickness, box.h - 2 * thickness)
+    ink[inner.slices] = False
+    return ink
+
+
+def test_locate_ink_single_shape():
+    ink = _ring(_blank(), Box(30, 20, 30, 50))
+    assert pp.locate_ink(ink) == Box(30, 20, 30, 50)
+
+
+def test_locate_ink_empty_is_none():
+    assert pp.locate_ink(_blank()) is None
+
+
+def test_locate_ink_drops_specks():
+    ink = _ring(_blank(), Box(30, 20, 30, 50))
+    ink[5, 5] = ink[90, 90] = ink[95, 10] = True
+    assert pp.locate_ink(ink) == Box(30, 20, 30, 50)
+
+
+def test_locate_ink_drops_grid_lines():
+    ink = _ring(_blank(), Box(30, 20, 30, 50))
+    ink[5:7, :] = True  # rule line across the page
+    ink[:, 92:94] = True  # the cell's edge
+    assert pp.locate_ink(ink) == Box(30, 20, 30, 50)
+
+
+def test_locate_ink_keeps_a_lone_one_that_looks_like_a_line():
+    ink = _blank((100, 30))
+    ink[:, 12:17] = True  # a tight crop of a "1", edge to edge
+    assert pp.locate_ink(ink) == Box(12, 0, 5, 100)
+
+
+def test_locate_ink_prefers_the_digit_over_border_fragments():
+    ink = _ring(_blank(), Box(30, 20, 30, 50))
+    ink[30:70, 88:100] = True  # a neighbouring digit cut by the right border
+    ink[0:10, 0:40] = True  # and one cut by the top-left corner
+    assert pp.locate_ink(ink) == Box(30, 20, 30, 50)
+
+
+def test_locate_ink_adds_detached_pieces():
+    """A 5 whose top bar was written separately belongs together."""
+    ink = _ring(_blank(), Box(30, 40, 30, 40))
+    ink[28:32, 30:62] = True  # the bar, 8 px above
+    assert pp.locate_ink(ink) == Box(30, 28, 32, 52)
+
+
+def test_locate_ink_drops_a_desk_frame_around_the_paper():
+    ink = _ring(_blank((200, 200)), Box(0, 0, 200, 200), thickness=25)  # the desk all around
+    ink = _ring(ink, Box(80, 70, 30, 50), thickness=3)
+    assert pp.locate_ink(ink) == Box(80, 70, 30, 50)
+
+
+@pytest.mark.parametrize("dtype", [bool, np.uint8])
+def test_locate_ink_accepts_uint8_masks(dtype):
+    ink = _ring(_blank(), Box(30, 20, 30, 50)).astype(dtype)
+    assert pp.locate_ink(ink) == Box(30, 20, 30, 50)
+
+
+# --------------------------------------------------------------------------------------------------
+# normalize: exact expectations on tiny arrays
+# --------------------------------------------------------------------------------------------------
+
+
+def _normalize_mask(mask: np.ndarray) -> np.ndarray:
+    gray = (mask * 255).astype(np.uint8)
+    return pp.normalize(gray, mask, box_of(mask))
+
+
+def test_normalize_filled_square_becomes_a_20x20_block():
+    mask = _blank((40, 40))
+    mask[10:30, 10:30] = True
+    out = _normalize_mask(mask)
+    assert out.dtype == np.float32 and out.shape == (28, 28)
+    block = box_of(out > 0)
+    assert (block.w, block.h) == (20, 20)
+    assert np.allclose(out[block.slices], 1.0)
+    assert out.sum() == pytest.approx(400.0)
+    cx, cy = centre_of_mass(out)
+    assert abs(cx - 14) <= 0.5 and abs(cy - 14) <= 0.5
+
+
+@pytest.mark.parametrize("shape", [(2, 40), (40, 2), (3, 300), (4, 60)])
+def test_normalize_bars_fit_20_keeping_aspect(shape):
+    mask = np.ones(shape, bool)
+    out = pp.normalize((mask * 255).astype(np.uint8), mask, Box(0, 0, shape[1], shape[0]))
+    box = box_of(out > 0)
+    long_side, short_side = (box.w, box.h) if shape[1] > shape[0] else (box.h, box.w)
+    assert long_side == 20
+    expected_short = 20 * min(shape) / max(shape)
+    assert short_side >= expected_short  # thin bars are thickened towards MNIST's ~2.2 px strokes
+    assert short_side <= max(expected_short, 2.2) + 2
+    cx, cy = centre_of_mass(out)
+    assert abs(cx - 14) <= 0.5 and abs(cy - 14) <= 0.5
+
+
+@pytest.mark.parametrize("size", [12, 28, 60, 200, 900])
+@pytest.mark.parametrize("thickness", [1, 4, 12])
+def test_normalize_any_size_and_stroke_like_mnist(size, thickness):
+    mask = digit_mask("2", size=(size, size), scale=size / 40, thickness=max(1, round(thickness * size / 200)))
+    out = _normalize_mask(mask)
+    assert_model_input(out)
+    strokes = out > 0.5
+    contours, _ = cv2.findContours(strokes.astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    width = 2 * strokes.sum() / sum(cv2.arcLength(c, True) for c in contours)
+    assert 1.5 <= width <= 3.5  # MNIST: 2.2 median, 1.7-3.2 for 80% of digits
+
+
+def test_normalize_centre_of_mass_of_an_off_centre_shape():
+    """A 7-like shape: its centre of mass is high and right of its box centre, so the box moves."""
+    mask = _blank((50, 50))
+    mask[5:10, 5:45] = True  # the bar
+    mask[5:45, 38:45] = True  # the stem on the right
+    out = _normalize_mask(mask)
+    cx, cy = centre_of_mass(out)
+    assert abs(cx - 14) <= 0.5 and abs(cy - 14) <= 0.5
+    box = box_of(out > 0)
+    assert box.x + box.w / 2 < 13.5 and box.y + box.h / 2 > 14.5  # shifted left and down
+
+
+def test_normalize_never_cuts_a_lopsided_shape():
+    """An L's centre of mass is so far off that centring it would push ink off the frame."""
+    mask = _blank((50, 50))
+    mask[5:45, 5:9] = True
+    mask[41:45, 5:45] = True
+    out = _normalize_mask(mask)
+    box = box_of(out > 0)
+    assert max(box.w, box.h) == 20 and box.y >= 0 and box.y + box.h <= 28
+    cx, cy = centre_of_mass(out)
+    assert abs(cx - 14) <= 1.5 and abs(cy - 14) <= 1.5
+
+
+def test_normalize_uses_only_the_box():
+    mask = _blank((60, 60))
+    mask[10:30, 10:30] = True
+    mask[50:55, 50:55] = True  # outside the box: ignored
+    out = pp.normalize((mask * 255).astype(np.uint8), mask, Box(10, 10, 20, 20))
+    assert out.sum() == pytest.approx(400.0)
+
+
+def test_normalize_errors():
+    mask = _blank((20, 20))
+    gray = np.zeros((20, 20), np.uint8)
+    with pytest.raises(BlankImageError, match="No ink found"):
+        pp.normalize(gray, mask, Box(0, 0, 20, 20))
+    with pytest.raises(ValueError, match="ink_mask shape \\(10, 10\\) differs"):
+        pp.normalize(gray, _blank((10, 10)), Box(0, 0, 5, 5))
+    with pytest.raises(ValueError, match="box must be a non-empty Box"):
+        pp.normalize(gray, mask, Box(0, 0, 0, 5))
+
+
+def test_normalize_does_not_mutate_inputs():
+    mask = digit_mask("9", size=(80, 80), scale=2, thickness=3)
+    gray = (mask * 255).astype(np.uint8)
+    mask_before, gray_before = mask.copy(), gray.copy()
+    pp.normalize(gray, mask, box_of(mask))
+    assert np.array_equal(mask, mask_before) and np.array_equal(gray, gray_before)
+
+
+# --------------------------------------------------------------------------------------------------
+# preprocess: generated photos, scans and paintings
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", pp.THRESHOLD_METHODS)
+@pytest.mark.parametrize(("ink", "paper", "inverted"), [(20, 240, True), (250, 10, False)])
+def test_preprocess_dark_and_light_ink(method, ink, paper, inverted, three):
+    mask, truth = three
+    image = render(mask, ink, paper)
+    before = image.copy()
+    result = pp.preprocess(image, threshold=method)
+    assert result.method == method and result.inverted is inverted
+    assert iou(result.box, truth) > 0.85
+    assert result.gray.shape == mask.shape and result.gray.dtype == np.uint8
+    assert result.binary.shape == mask.shape and result.binary.dtype == bool
+    assert result.ink.shape == mask.shape and result.ink.dtype == bool
+    assert isinstance(result.threshold, float)
+    assert np.array_equal(result.original, image) and result.original is not image
+    assert np.array_equal(image, before)
+    assert_model_input(result.model_input)
+
+
+@pytest.mark.parametrize(
+    ("size", "scale", "thickness", "origin"),
+    [
+        pytest.param((400, 600), 1.5, 3, (420, 90), id="small-off-centre"),
+        pytest.param((1000, 800), 12, 2, None, id="thin-pen-big-photo"),
+        pytest.param((200, 180), 5, 28, None, id="thick-marker"),
+        pytest.param((28, 28), 0.7, 2, (7, 22), id="28x28"),
+        pytest.param((60, 30), 1.3, 5, (3, 50), id="tight-crop"),
+    ],
+)
+def test_preprocess_sizes_and_strokes(size, scale, thickness, origin):
+    mask = digit_mask("7", size=size, scale=scale, thickness=thickness, origin=origin)
+    truth = box_of(mask)
+    result = pp.preprocess(render(mask, 30, 225))
+    assert iou(result.box, truth) > 0.8
+    assert_model_input(result.model_input)
+
+
+def test_preprocess_ignores_grid_lines():
+    mask = digit_mask("6", size=(200, 200), scale=3.5, thickness=6)
+    truth = box_of(mask)
+    gray = render(mask, 40, 235)
+    for position in (8, 190):  # a grid cell's edges, crossing the whole picture
+        gray[position : position + 2, :] = 90
+        gray[:, position : position + 2] = 90
+    result = pp.preprocess(gray)
+    assert iou(result.box, truth) > 0.85
+    assert not result.ink[:, 190:192].any()
+
+
+def test_preprocess_lined_paper_lines_crossing_the_digit():
+    """Ruled lines (slightly tilted, as in a photo) run through the digit and touch it."""
+    mask = digit_mask("5", size=(300, 240), scale=5, thickness=6)
+    truth = box_of(mask)
+    gray = render(mask, 30, 240)
+    for y in range(20, 300, 28):
+        cv2.line(gray, (0, y), (239, y - 8), 150, 2)  # lighter, thinner and tilted
+    result = pp.preprocess(gray)
+    assert iou(result.box, truth) > 0.85
+    assert_model_input(result.model_input)
+
+
+def test_tight_crop_keeps_a_seven_whose_bar_spans_the_picture():
+    gray = np.full((100, 80), 235, np.uint8)
+    cv2.line(gray, (0, 6), (79, 6), 20, 6)  # the bar, edge to edge
+    cv2.line(gray, (76, 6), (30, 99), 20, 6)  # the stem
+    result = pp.preprocess(gray)
+    assert result.box.w >= 78 and result.box.y <= 4
+
+
+def test_preprocess_ignores_neighbour_fragments_and_specks():
+    mask = digit_mask("2", size=(160, 160), scale=3, thickness=7)
+    truth = box_of(mask)
+    gray = render(mask, 30, 230)
+    gray[40:120, 150:160] = 30  # part of the next digit, cut by the border
+    rng = np.random.default_rng(0)
+    ys, xs = rng.integers(0, 160, 15), rng.integers(0, 140, 15)
+    gray[ys, xs] = 30  # specks of dust
+    result = pp.preprocess(gray)
+    assert iou(result.box, truth) > 0.85
+
+
+def test_preprocess_phone_photo_with_shadow_and_vignetting():
+    """Mean threshold plus the local-contrast cleaning copes with a shadowed corner."""
+    mask = digit_mask("9", size=(300, 300), scale=5, thickness=6)
+    truth = box_of(mask)
+    ys, xs = np.indices(mask.shape)
+    paper = 230 - 60 * ((xs - 150) ** 2 + (ys - 150) ** 2) / (2 * 150**2)  # vignetting
+    paper = np.where((xs + ys) > 420, paper - 70, paper)  # a hard-edged shadow over a corner
+    rng = np.random.default_rng(1)
+    gray = np.where(mask, paper * 0.35, paper) + rng.normal(0, 3, mask.shape)
+    gray = np.clip(gray, 0, 255).astype(np.uint8)
+    for method in pp.THRESHOLD_METHODS:
+        result = pp.preprocess(gray, threshold=method)
+        assert result.inverted
+        assert iou(result.box, truth) > 0.8, method
+
+
+def test_preprocess_accepts_paths_and_bytes(tmp_path, three):
+    mask, truth = three
+    path = tmp_path / "three.jpg"
+    path.write_bytes(encode(render(mask), "JPEG"))
+    assert iou(pp.preprocess(path).box, truth) > 0.85
+    assert iou(pp.preprocess(path.read_bytes()).box, truth) > 0.85
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        pytest.param(np.full((100, 100), 255, np.uint8), id="white"),
+        pytest.param(np.zeros((100, 100), np.uint8), id="black"),
+        pytest.param(np.full((80, 120, 3), (30, 140, 200), np.uint8), id="one-colour"),
+        pytest.param(
+            np.clip(np.random.default_rng(0).normal(200, 2, (100, 100)), 0, 255).astype(np.uint8), id="noisy-grey"
+        ),
+        pytest.param(np.tile(np.linspace(170, 230, 200), (150, 1)).astype(np.uint8), id="lit-blank-paper"),
+        pytest.param(np.zeros((64, 64, 4), np.uint8), id="transparent"),
+    ],
+)
+@pytest.mark.parametrize("method", pp.THRESHOLD_METHODS)
+def test_blank_images_are_reported(image, method):
+    with pytest.raises(BlankImageError, match="No ink found: the image is blank or a single colour"):
+        pp.preprocess(image, threshold=method)
+
+
+def test_blank_file_is_reported():
+    with pytest.raises(BlankImageError):
+        pp.preprocess(pp.load_image(encode(np.full((50, 50, 3), 250, np.uint8), "JPEG")))
+
+
+def test_preprocess_rejects_tiny_arrays_and_bad_methods():
+    with pytest.raises(ImageError, match="too small"):
+        pp.preprocess(np.zeros((4, 30), np.uint8))
+    with pytest.raises(ValueError, match="threshold method must be one of"):
+        pp.preprocess(np.zeros((30, 30), np.uint8), threshold="sauvola")
+
+
+def test_model_input_statistics_look_like_mnist():
+    """Mean intensity of MNIST digits is 0.13 (0.10-0.17 for most); ours must be in that range."""
+    inputs = []
+    for text, font, thickness in [("0", FONT, 8), ("1", FONT, 8), ("4", cv2.FONT_HERSHEY_DUPLEX, 6),
+                                  ("5", cv2.FONT_HERSHEY_COMPLEX, 5), ("8", FONT, 3), ("2", FONT, 20)]:
+        mask = digit_mask(text, size=(200, 200), scale=5, thickness=thickness, font=font)
+        inputs.append(pp.preprocess(render(mask)).model_input)
+    means = np.array([x.mean() for x in inputs])
+    assert 0.1 <= means.mean() <= 0.2
+    assert np.all((means > 0.04) & (means < 0.3))
+
+
+# --------------------------------------------------------------------------------------------------
+# segment: whole numbers
+# --------------------------------------------------------------------------------------------------
+
+
+def _number(rows: list[str], *, scale=3.0, thickness=7, gap=28, line_gap=50, margin=30):
+    """Draw rows of digits (each digit separately) on paper; returns gray and per-row true boxes."""
+    (char_w, char_h), _ = cv2.getTextSize("0", FONT, scale, thickness)
+    width = margin * 2 + max(len(r) for r in rows) * (char_w + gap)
+    height = margin * 2 + len(rows) * (char_h + line_gap)
+    gray = np.full((height, width), 235, np.uint8)
+    truths = []
+    for r, text in enumerate(rows):
+        row_boxes = []
+        for c, char in enumerate(text):
+            origin = (margin + c * (char_w + gap), margin + char_h + r * (char_h + line_gap))
+            mask = np.zeros(gray.shape, np.uint8)
+            cv2.putText(mask, char, origin, FONT, scale, 255, thickness, cv2.LINE_AA)
+            gray[mask > 127] = 25
+            row_boxes.append(box_of(mask > 127))
+        truths.append(row_boxes)
+    return gray, truths
+
+
+def test_segment_one_row():
+    gray, truths = _number(["2026"])
+    result = pp.segment(gray)
+    assert isinstance(result, pp.MultiPreprocessed) and isinstance(result, pp.Preprocessed)
+    assert result.rows == ((0, 1, 2, 3),)
+    for digit, truth in zip(result.digits, truths[0]):
+        assert iou(digit.box, truth) > 0.85
+        assert_model_input(digit.model_input)
+    assert np.array_equal(result.model_input, result.digits[0].model_input)
+    assert result.box == result.digits[0].box.union(result.digits[-1].box).union(result.digits[1].box).union(
+        result.digits[2].box
+    )
+
+
+@pytest.mark.parametrize("method", pp.THRESHOLD_METHODS)
+def test_segment_two_rows(method):
+    gray, truths = _number(["12", "3457"])
+    result = pp.segment(gray, threshold=method)
+    assert result.rows == ((0, 1), (2, 3, 4, 5))
+    for digit, truth in zip(result.digits, truths[0] + truths[1]):
+        assert iou(digit.box, truth) > 0.85
+
+
+def test_segment_ignores_dots_and_specks():
+    gray, truths = _number(["314"], gap=40)
+    right_of_three = truths[0][0].x + truths[0][0].w + 15
+    bottom = truths[0][0].y + truths[0][0].h
+    cv2.circle(gray, (right_of_three, bottom - 4), 4, 25, -1)  # "3.14"
+    gray[5, 5] = gray[-6, -8] = 25
+    result = pp.segment(gray)
+    assert len(result.digits) == 3
+
+
+def test_segment_joins_a_detached_bar():
+    """A 5 whose top bar was written without touching the body."""
+    gray = np.full((160, 260), 235, np.uint8)
+    cv2.line(gray, (40, 30), (40, 130), 25, 7)  # a "1"
+    cv2.line(gray, (110, 30), (160, 30), 25, 7)  # the 5's bar...
+    cv2.line(gray, (112, 42), (110, 75), 25, 7)  # ...detached from its body
+    cv2.ellipse(gray, (130, 100), (26, 28), 0, -120, 150, 25, 7)
+    cv2.line(gray, (200, 30), (220, 130), 25, 7)  # another "1"
+    result = pp.segment(gray)
+    assert result.rows == ((0, 1, 2),)
+    assert result.digits[1].box.y <= 30 and result.digits[1].box.y + result.digits[1].box.h >= 125
+
+
+def test_segment_splits_touching_digits():
+    gray, _ = _number(["00"], gap=-22)  # overlapping zeros: one connected component
+    count, _ = cv2.connectedComponents((gray < 128).astype(np.uint8))
+    assert count == 2  # background + one blob
+    result = pp.segment(gray)
+    assert len(result.digits) == 2
+    assert result.digits[0].box.x < result.digits[1].box.x
+
+
+def test_segment_blank_is_reported():
+    with pytest.raises(BlankImageError, match="No ink found"):
+        pp.segment(np.full((100, 300), 240, np.uint8))
+
+
+# --------------------------------------------------------------------------------------------------
+# Real files (HDR_DATA_DIR)
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("relative", "row_lengths"),
+    [
+        ("real-dev/gzm1997_hand-writing-digits/input.jpg", (6, 8, 3)),
+        ("real-dev/dFAk0_MNIST-dataset-training/my_digits_test/2026.png", (4,)),
+        ("real-dev/dFAk0_MNIST-dataset-training/my_digits_test/6666.png", (4,)),
+    ],
+)
+@pytest.mark.parametrize("method", ["mean", "otsu"])
+def test_segment_real_numbers(data_file, relative, row_lengths, method):
+    result = pp.segment(pp.load_image(data_file(relative)), threshold=method)
+    assert tuple(len(row) for row in result.rows) == row_lengths
+    for row in result.rows:
+        xs = [result.digits[i].box.x for i in row]
+        assert xs == sorted(xs)
+    for digit in result.digits:
+        assert_model_input(digit.model_input)
+
+
+def test_real_single_digits_all_preprocess(data_file):
+    """A sample of every source in real-dev: no errors, MNIST-like inputs."""
+    import csv
+
+    labels = data_file("real-dev/labels.csv")
+    with labels.open(newline="") as file:
+        rows = [row for row in csv.DictReader(file) if row["kind"] != "multi"]
+    by_source: dict[str, list[dict]] = {}
+    for row in rows:
+        by_source.setdefault(row["source_repo"], []).append(row)
+    sample = [row for group in by_source.values() for row in group[:: max(1, len(group) // 3)][:3]]
+    means = []
+    for row in sample:
+        result = pp.preprocess(pp.load_image(labels.parent / row["path"]))
+        assert_model_input(result.model_input)
+        means.append(result.model_input.mean())
+    assert 0.08 <= float(np.mean(means)) <= 0.2
+
+
+def test_mnist_digits_survive_preprocessing(data_file):
+    """MNIST digits are already normalised: preprocessing them must change them little."""
+    with np.load(data_file("mnist.npz")) as data:
+        digits = data["x_test"][:40]
+    correlations = []
+    for digit in digits:
+        result = pp.preprocess(digit)
+        assert not result.inverted
+        correlations.append(np.corrcoef(result.model_input.ravel(), digit.ravel() / 255.0)[0, 1])
+    assert np.median(correlations) > 0.85
