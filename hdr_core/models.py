@@ -161,19 +161,22 @@ def _conv_bn(x, filters: int, kernel_size: int, name: str, *, strides: int = 1, 
 
 
 def _fast(n_classes: int, l2: float):
-    """Our fast CNN: few, cheap convolutions with batch norm, so it reaches 99% in about one epoch."""
+    """Our fast CNN: two cheap conv + batch-norm blocks, pooling early so the 64-filter convolution
+    works on 14x14 maps, then one dense layer. It reaches 99% on MNIST in three short epochs, at a
+    third of the compute per image of the EMNIST Digits CNN."""
     import keras
     from keras import layers
 
     reg = _regularizer(l2)
     inputs = _input()
-    x = _conv_bn(inputs, 24, 5, "conv_1", reg=reg)  # (N, 28, 28, 24)
-    x = layers.MaxPooling2D(2, name="pool_1")(x)  # (N, 14, 14, 24)
-    x = _conv_bn(x, 48, 3, "conv_2", reg=reg)  # (N, 14, 14, 48)
-    x = layers.MaxPooling2D(2, name="pool_2")(x)  # (N, 7, 7, 48)
-    x = _conv_bn(x, 64, 3, "conv_3", padding="valid", reg=reg)  # (N, 5, 5, 64)
-    x = layers.GlobalAveragePooling2D(name="gap")(x)  # (N, 64)
-    x = layers.Dropout(0.2, name="dropout")(x)
+    x = _conv_bn(inputs, 32, 3, "conv_1", reg=reg)  # (N, 28, 28, 32)
+    x = layers.MaxPooling2D(2, name="pool_1")(x)  # (N, 14, 14, 32)
+    x = _conv_bn(x, 64, 3, "conv_2", reg=reg)  # (N, 14, 14, 64)
+    x = layers.MaxPooling2D(2, name="pool_2")(x)  # (N, 7, 7, 64)
+    x = layers.Flatten(name="flatten")(x)  # (N, 3136)
+    x = layers.Dropout(0.25, name="dropout_1")(x)
+    x = layers.Dense(128, activation="relu", kernel_regularizer=reg, name="dense_1")(x)
+    x = layers.Dropout(0.25, name="dropout_2")(x)
     return keras.Model(inputs, _output(x, n_classes), name="fast_cnn")
 
 
@@ -254,15 +257,20 @@ PRESETS: dict[str, Preset] = {
                "The blog CNN with an L2 penalty of 0.01 on the first convolution's kernel.",
                "blog experiments", dict(epochs=10, batch_size=64, optimizer="adam", learning_rate=1e-3),
                lambda n, l2: _blog_cnn(n, l2, first_conv_l2=0.01)),
+        Preset("blog-cnn-4dense-l2", "Blog CNN, 4 dense with L2 (experiment)",
+               "The 4-dense blog CNN with the L2 penalty of 0.01 on the first convolution.",
+               "blog experiments", dict(epochs=10, batch_size=64, optimizer="adam", learning_rate=1e-3),
+               lambda n, l2: _blog_cnn(n, l2, dense_layers=4, first_conv_l2=0.01)),
         Preset("blog-cnn-rot", "Blog CNN with rotation (experiment)",
                "The blog CNN trained on digits randomly rotated by up to 10 degrees.",
                "blog experiments",
                dict(epochs=10, batch_size=64, optimizer="adam", learning_rate=1e-3, rotation=10.0),
                _blog_cnn),
         Preset("fast", "hdr fast",
-               "Our fast CNN: three conv + batch-norm blocks and global average pooling (about 45k "
-               "parameters). Reaches 99% on MNIST in about one epoch.",
-               None, dict(epochs=2, batch_size=128, optimizer="adam", learning_rate=3e-3,
+               "Our fast CNN: two conv + batch-norm blocks with early pooling, then dense128 "
+               "(about 420k parameters, but a third of the EMNIST CNN's arithmetic per image). Reaches 99% "
+               "on MNIST in three short epochs, in a fraction of the time the reference CNNs need.",
+               None, dict(epochs=3, batch_size=128, optimizer="adam", learning_rate=3e-3,
                           lr_schedule="onecycle"),
                _fast),
         Preset("accurate", "hdr accurate",

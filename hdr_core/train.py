@@ -48,6 +48,8 @@ class TrainConfig:
     zoom: float = 0.0  # augmentation: relative size change
     thickness: float = 0.0  # augmentation: probability of thinner/thicker strokes
     blur: float = 0.0  # augmentation: probability of a slight blur
+    style: float = 0.0  # augmentation: probability of a continental 7 (crossed) or 1 (up-stroke); digits only
+    init_from: str | None = None  # start from this .keras model's weights (fine-tuning) instead of random ones
     early_stopping_patience: int = 0  # epochs without a better validation accuracy before stopping; 0 = off
     validation_fraction: float = 0.1  # share of the training split held out to pick the best epoch
     train_limit: int | None = None  # use only this many training images (quick classroom runs)
@@ -77,7 +79,7 @@ class TrainConfig:
 
     @property
     def augmentation(self) -> Augmentation:
-        return Augmentation(self.rotation, self.shift, self.zoom, self.thickness, self.blur)
+        return Augmentation(self.rotation, self.shift, self.zoom, self.thickness, self.blur, self.style)
 
     @classmethod
     def from_preset(cls, preset: str, **overrides: Any) -> "TrainConfig":
@@ -149,8 +151,9 @@ class TrainResult:
 class _Batches:
     """Feeds shuffled, augmented uint8 digits to Keras one batch at a time, as float32 (N, 28, 28, 1)."""
 
-    def __init__(self, images, labels, config: TrainConfig):
+    def __init__(self, images, labels, config: TrainConfig, digit_labels=None):
         self.images, self.labels = images, labels
+        self.digit_labels = digit_labels  # (N,) ints 0-9 for the style variants; None for other class sets
         self.batch_size = config.batch_size
         self.augmentation = config.augmentation
         self.seed = config.seed
@@ -167,7 +170,8 @@ class _Batches:
         take = self._order[index * self.batch_size:(index + 1) * self.batch_size]
         batch = self.images[take]
         if self.augmentation.active:
-            batch = augment_batch(batch, self.augmentation, np.random.default_rng([self.seed, self.epoch, 2, index]))
+            batch = augment_batch(batch, self.augmentation, np.random.default_rng([self.seed, self.epoch, 2, index]),
+                                  None if self.digit_labels is None else self.digit_labels[take])
         x = batch.astype(np.float32)[..., None] / 255.0  # (B, 28, 28, 1)
         return x, self.labels[take]
 
@@ -334,6 +338,18 @@ class _Timer:
             self._since = None
 
 
+def _load_initial_weights(model, path: str) -> None:
+    """Copy the weights of the model saved at ``path`` into ``model`` (same architecture required)."""
+    from .errors import ModelError
+    from .inference import load_model
+
+    source = load_model(path)
+    try:
+        model.set_weights(source.get_weights())
+    except ValueError as error:
+        raise ModelError(f"cannot start from {path}: its layers do not match the chosen architecture ({error})") from None
+
+
 def split_validation(n: int, config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the training and validation parts of a training split of ``n`` images (seeded)."""
     order = np.random.default_rng([config.seed, 0, 0]).permutation(n)
@@ -379,13 +395,17 @@ def train(config: TrainConfig, *, progress: ProgressCallback | None = None, data
 
     keras.utils.set_random_seed(config.seed)
     model = build_model(config.arch, n_classes=n_classes, l2=config.l2)
+    if config.init_from:
+        _load_initial_weights(model, config.init_from)
     model.compile(
         optimizer=_optimizer(config),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
         if config.label_smoothing else "sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    batches = _Batches(x_train, y_train if not config.label_smoothing else np.eye(n_classes, dtype=np.float32)[y_train], config)
+    is_digits = tuple(data.class_names) == tuple(str(d) for d in range(10))
+    batches = _Batches(x_train, y_train if not config.label_smoothing else np.eye(n_classes, dtype=np.float32)[y_train],
+                       config, digit_labels=y_train if is_digits else None)
     if val is not None and config.label_smoothing:
         val = (val[0], np.eye(n_classes, dtype=np.float32)[val[1]])
     timer = _Timer()

@@ -63,3 +63,48 @@ def test_bad_strengths_are_refused(kwargs, match):
 def test_wrong_shape_is_refused():
     with pytest.raises(ValueError, match=r"\(N, 28, 28\)"):
         augment_batch(np.zeros((2, 32, 32), np.uint8), Augmentation(), np.random.default_rng(0))
+
+
+def _seven_and_one():
+    seven = np.zeros((28, 28), np.uint8)
+    cv2.line(seven, (8, 6), (20, 6), 255, 2)
+    cv2.line(seven, (20, 6), (12, 23), 255, 2)
+    one = np.zeros((28, 28), np.uint8)
+    cv2.line(one, (14, 5), (14, 23), 255, 2)
+    return seven, one
+
+
+def test_cross_seven_adds_a_bar_across_the_stem_only():
+    from hdr_core.augment import cross_seven
+
+    seven, _ = _seven_and_one()
+    crossed = cross_seven(seven, np.random.default_rng(0))
+    added = (crossed > 128) & (seven <= 128)
+    rows = np.flatnonzero(added.any(axis=1))
+    assert added.sum() >= 4  # a visible bar
+    assert rows.min() >= 11 and rows.max() <= 18  # across the middle of the stem, not the top bar
+    assert np.all(crossed >= seven)  # nothing erased
+
+
+def test_flag_one_adds_an_up_stroke_down_to_the_left_of_the_top():
+    from hdr_core.augment import flag_one
+
+    _, one = _seven_and_one()
+    flagged = flag_one(one, np.random.default_rng(0))
+    added = (flagged > 128) & (one <= 128)
+    ys, xs = np.nonzero(added)
+    assert len(xs) >= 4 and xs.max() <= 16 and xs.min() < 12  # to the left of the stem
+    assert ys.min() >= 2 and ys.max() <= 14  # hanging from the top, not the foot
+
+
+def test_style_variants_need_labels_and_touch_only_ones_and_sevens():
+    seven, one = _seven_and_one()
+    zero = np.zeros((28, 28), np.uint8)
+    cv2.circle(zero, (14, 14), 8, 255, 2)
+    images = np.stack([seven, one, zero])
+    style = Augmentation(style=1.0)
+    unlabelled = augment_batch(images, style, np.random.default_rng(0))
+    assert np.array_equal(unlabelled, images)
+    labelled = augment_batch(images, style, np.random.default_rng(0), labels=np.array([7, 1, 0]))
+    assert not np.array_equal(labelled[0], seven) and not np.array_equal(labelled[1], one)
+    assert np.array_equal(labelled[2], zero)

@@ -148,3 +148,21 @@ def test_config_round_trips_through_its_card(config):
 def test_bad_config_names_the_field(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TrainConfig(**kwargs)
+
+
+def test_fine_tuning_starts_from_the_saved_weights(fonts, tmp_path):
+    first = train(TrainConfig(arch=TINY, epochs=2, batch_size=32, learning_rate=3e-3), dataset=fonts)
+    path = save_model(first, tmp_path / "base")
+    recorder = Recorder(stop_after_batches=1)
+    tuned = train(TrainConfig(arch=TINY, epochs=1, batch_size=32, learning_rate=1e-6, init_from=str(path)),
+                  progress=recorder, dataset=fonts)
+    assert tuned.test_accuracy == pytest.approx(first.test_accuracy, abs=0.02)  # one tiny step from the same place
+
+
+def test_fine_tuning_from_another_architecture_is_refused(fonts, tmp_path):
+    from hdr_core.errors import ModelError
+
+    base = train(TrainConfig(arch=TINY, epochs=1, batch_size=32), dataset=fonts)
+    path = save_model(base, tmp_path / "tiny")
+    with pytest.raises(ModelError, match="do not match"):
+        train(TrainConfig(arch=ArchSpec(conv_blocks=2, filters=4), epochs=1, init_from=str(path)), dataset=fonts)
