@@ -415,6 +415,14 @@ class Prediction:
     probabilities: np.ndarray
     class_names: tuple[str, ...] = ()
 
+    @classmethod
+    def from_probabilities(cls, probabilities: np.ndarray, class_names: Sequence[str]) -> "Prediction":
+        """The prediction that ``(n,)`` float32 probabilities make; the array is frozen (read-only)."""
+        probabilities.setflags(write=False)
+        index = int(np.argmax(probabilities))
+        return cls(index=index, label=class_names[index], confidence=float(probabilities[index]),
+                   probabilities=probabilities, class_names=tuple(class_names))
+
     def top_k(self, k: int = 3) -> list[tuple[str, float]]:
         """The ``k`` most probable classes.
 
@@ -598,16 +606,7 @@ class Predictor:
         one, _ = self._functions()
         import tensorflow as tf
 
-        probabilities = self._to_probabilities(one(tf.constant(x)).numpy())[0]
-        probabilities.setflags(write=False)
-        index = int(np.argmax(probabilities))
-        return Prediction(
-            index=index,
-            label=self.class_names[index],
-            confidence=float(probabilities[index]),
-            probabilities=probabilities,
-            class_names=self.class_names,
-        )
+        return Prediction.from_probabilities(self._to_probabilities(one(tf.constant(x)).numpy())[0], self.class_names)
 
     def predict_proba(self, images: np.ndarray, *, batch_size: int = 256) -> np.ndarray:
         """Class probabilities of many images.

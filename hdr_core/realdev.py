@@ -1,0 +1,162 @@
+"""The development set of real handwriting (``real-dev/`` in ``HDR_DATA_DIR``) and its evaluation.
+
+``real-dev/labels.csv`` lists ``path,label,source_repo,kind``; ``kind`` is ``photo``, ``scan``,
+``paint``, ``unknown`` or ``multi`` (a whole number, digits as a string, ``/`` between rows). The
+evaluation runs each file through the same preprocessing the Upload page and ``predict`` use, so its
+figures are what a user gets.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from .constants import DATA_DIR_ENV
+from .errors import DatasetNotFoundError, HdrError
+
+REAL_DEV_DIR = "real-dev"
+LABELS_FILE = "labels.csv"
+
+
+@dataclass(frozen=True)
+class RealSample:
+    path: Path  # absolute path of the image file
+    label: str  # one digit, or a digit string for kind "multi" ("/" separates rows)
+    source: str  # the repository the image came from
+    kind: str  # photo | scan | paint | unknown | multi
+
+
+def real_dev_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """The ``real-dev`` folder inside ``data_dir`` or ``$HDR_DATA_DIR``; DatasetNotFoundError if absent."""
+    base = data_dir if data_dir is not None else os.environ.get(DATA_DIR_ENV)
+    if not base:
+        raise DatasetNotFoundError(
+            f"The real handwriting set needs {DATA_DIR_ENV}: set it to the folder that holds "
+            f"{REAL_DEV_DIR}/{LABELS_FILE}.")
+    folder = Path(base).expanduser() / REAL_DEV_DIR
+    if not (folder / LABELS_FILE).is_file():
+        raise DatasetNotFoundError(f"No {REAL_DEV_DIR}/{LABELS_FILE} in {Path(base).expanduser()}.")
+    return folder
+
+
+def load_real_dev(data_dir: str | os.PathLike | None = None, *, kinds: Iterable[str] | None = None) -> list[RealSample]:
+    """The samples listed in ``real-dev/labels.csv``, optionally only some kinds, in file order."""
+    folder = real_dev_dir(data_dir)
+    wanted = set(kinds) if kinds is not None else None
+    samples = []
+    with open(folder / LABELS_FILE, newline="") as handle:
+        for row in csv.DictReader(handle):
+            if wanted is not None and row["kind"] not in wanted:
+                continue
+            samples.append(RealSample(folder / row["path"], row["label"], row["source_repo"], row["kind"]))
+    return samples
+
+
+@dataclass
+class RealDevReport:
+    """Accuracy of single digits overall and by kind, and whole numbers read exactly."""
+
+    n: int = 0
+    correct: int = 0
+    by_kind: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))  # kind -> [correct, n]
+    numbers: list[dict] = field(default_factory=list)  # per multi-digit file: path, label, read, exact
+    failures: list[dict] = field(default_factory=list)  # per wrong or failed single digit: path, label, predicted/error
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.n if self.n else float("nan")
+
+    def kind_accuracy(self) -> dict[str, float]:
+        return {kind: c / n for kind, (c, n) in sorted(self.by_kind.items()) if n}
+
+    def to_json(self) -> dict:
+        return {
+            "n": self.n,
+            "accuracy": round(self.accuracy, 5),
+            "by_kind": {kind: {"n": n, "accuracy": round(c / n, 5)} for kind, (c, n) in sorted(self.by_kind.items())},
+            "numbers": self.numbers,
+            "numbers_exact": sum(1 for r in self.numbers if r["exact"]),
+            "failures": self.failures,
+        }
+
+
+def evaluate_real_dev(predict_proba: Callable[[np.ndarray], np.ndarray], samples: list[RealSample], *,
+                      threshold: str = "mean") -> RealDevReport:
+    """Run every sample through ``hdr_core.preprocess`` and a model.
+
+    Parameters
+    ----------
+    predict_proba : callable
+        ``(N, 28, 28) float32 -> (N, 10) float32`` probabilities (``Predictor.predict_proba``).
+    samples : list of RealSample
+    threshold : {'mean', 'otsu', 'adaptive'}
+        Binarisation used by the preprocessing.
+
+    Returns
+    -------
+    RealDevReport
+        A file that cannot be preprocessed (no ink found, unreadable) counts as wrong.
+    """
+    from . import preprocess
+
+    report = RealDevReport()
+    singles, inputs = [], []
+    for sample in samples:
+        if sample.kind == "multi":
+            continue
+        try:
+            inputs.append(preprocess.preprocess(preprocess.load_image(sample.path), threshold=threshold).model_input)
+            singles.append(sample)
+        except HdrError as error:
+            report.n += 1
+            report.by_kind[sample.kind][1] += 1
+            report.failures.append({"path": str(sample.path), "label": sample.label, "error": str(error)})
+    if inputs:
+        predicted = np.asarray(predict_proba(np.stack(inputs))).argmax(axis=1)
+        for sample, digit in zip(singles, predicted):
+            ok = str(int(digit)) == sample.label
+            report.n += 1
+            report.correct += ok
+            report.by_kind[sample.kind][0] += ok
+            report.by_kind[sample.kind][1] += 1
+            if not ok:
+                report.failures.append({"path": str(sample.path), "label": sample.label, "predicted": str(int(digit))})
+    for sample in samples:
+        if sample.kind != "multi":
+            continue
+        try:
+            multi = preprocess.segment(preprocess.load_image(sample.path), threshold=threshold)
+            digits = np.asarray(predict_proba(np.stack([d.model_input for d in multi.digits]))).argmax(axis=1)
+            read = "/".join("".join(str(int(digits[i])) for i in row) for row in multi.rows)
+        except HdrError as error:
+            read = f"error: {error}"
+        report.numbers.append({"path": str(sample.path), "label": sample.label, "read": read,
+                               "exact": read == sample.label})
+    return report
+
+
+def record_in_card(model_path: str | os.PathLike, report: RealDevReport, *, threshold: str, command: str) -> Path:
+    """Write the report's figures into the model card (``.json`` beside the ``.keras`` file) as ``real_dev``.
+
+    Returns the card's path. Kinds with too few samples still appear, with their counts.
+    """
+    import json
+
+    card_path = Path(model_path).with_suffix(".json")
+    card = json.loads(card_path.read_text()) if card_path.exists() else {"name": Path(model_path).stem}
+    card["real_dev"] = {
+        "accuracy": round(report.accuracy, 5),
+        "n": report.n,
+        "by_kind": {kind: {"n": n, "accuracy": round(c / n, 5)} for kind, (c, n) in sorted(report.by_kind.items())},
+        "numbers_exact": f"{sum(1 for r in report.numbers if r['exact'])}/{len(report.numbers)}",
+        "threshold": threshold,
+        "command": command,
+    }
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    return card_path
