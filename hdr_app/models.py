@@ -1,0 +1,346 @@
+"""The sidebar model picker and the predictors behind it.
+
+Shipped models (``models/*.keras`` with their ``*.json`` cards) load once per server process through
+``st.cache_resource``; models trained in this session live in ``st.session_state`` and are listed
+after them. The choice is kept under ``state.MODEL_CHOICE`` and holds across pages.
+
+TensorFlow is imported only when a predictor is first needed (``hdr_core.inference`` imports it
+lazily), so listing the models and rendering the picker stay cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import streamlit as st
+
+from hdr_app import state
+from hdr_app.draw_inference import InstantPredictor
+from hdr_core.errors import ModelError
+from hdr_core.inference import ModelInfo, Predictor, shipped_models
+
+__all__ = [
+    "ModelChoiceInfo",
+    "card_summary",
+    "current_instant_predictor",
+    "current_predictor",
+    "list_models",
+    "model_picker_ui",
+    "register_session_model",
+    "select_model",
+    "shipped_predictor",
+]
+
+
+@dataclass(frozen=True)
+class ModelChoiceInfo:
+    """One entry of the model picker.
+
+    Attributes
+    ----------
+    name : str
+        Unique name (a shipped model's card name, or the name given to a session model).
+    kind : {'shipped', 'session'}
+    card : dict
+        The model card (keys may be missing).
+    path : str or None
+        The ``.keras`` file of a shipped model; None for a session model.
+    """
+
+    name: str
+    kind: Literal["shipped", "session"]
+    card: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    path: str | None = None
+
+    @property
+    def title(self) -> str:
+        """Human-readable name from the card (``title``), else the name."""
+        return str(self.card.get("title") or self.name)
+
+    @property
+    def label(self) -> str:
+        """One line for the picker: name and the card's headline figures."""
+        figures = card_summary(self.card, short=True)
+        suffix = " (this session)" if self.kind == "session" else ""
+        return f"{self.name}{suffix}" + (f" · {figures}" if figures else "")
+
+
+def _percent(value: Any) -> str | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not 0.0 <= number <= 1.0:
+        return None
+    return f"{100 * number:.1f}%"
+
+
+def real_dev_accuracy(card: dict[str, Any]) -> float | None:
+    """Accuracy on real handwriting (photos of digits) from a card, when it has one."""
+    real = card.get("real_dev")
+    if isinstance(real, dict) and real.get("accuracy") is not None:
+        return float(real["accuracy"])
+    if card.get("real_dev_accuracy") is not None:
+        return float(card["real_dev_accuracy"])
+    return None
+
+
+def card_summary(card: dict[str, Any], *, short: bool = False) -> str:
+    """The card's figures as text: test accuracy, real-handwriting accuracy, size.
+
+    Parameters
+    ----------
+    card : dict
+        A model card.
+    short : bool, keyword-only
+        True gives the compact form used in the picker's options.
+
+    Returns
+    -------
+    summary : str
+        For example ``"MNIST test 99.3% · real handwriting 94.0%"``; "" when the card has no figures.
+    """
+    parts: list[str] = []
+    dataset = str(card.get("dataset") or "").upper() or "test"
+    test = _percent(card.get("test_accuracy"))
+    if test:
+        parts.append(f"{dataset} {test}" if short else f"{dataset} test accuracy {test}")
+    real = real_dev_accuracy(card)
+    real_text = _percent(real) if real is not None else None
+    if real_text:
+        parts.append(f"real {real_text}" if short else f"real handwriting {real_text}")
+    if not short and card.get("params"):
+        try:
+            parts.append(f"{int(card['params']):,} parameters")
+        except (TypeError, ValueError):
+            pass
+    return " · ".join(parts)
+
+
+# --------------------------------------------------------------------------------------------------
+# Listing and choosing
+# --------------------------------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _shipped_infos() -> list[ModelInfo]:
+    """The shipped models (cards re-read at most every 30 s, so new models appear without a restart)."""
+    return shipped_models()
+
+
+def list_models() -> list[ModelChoiceInfo]:
+    """Every selectable model: the shipped ones (default first), then this session's."""
+    choices = [
+        ModelChoiceInfo(name=info.name, kind="shipped", card=dict(info.card), path=str(info.path))
+        for info in _shipped_infos()
+    ]
+    taken = {choice.name for choice in choices}
+    for name, session_model in (st.session_state.get(state.SESSION_MODELS) or {}).items():
+        if name not in taken:
+            choices.append(ModelChoiceInfo(name=name, kind="session", card=dict(session_model.card or {})))
+    return choices
+
+
+def select_model(name: str) -> None:
+    """Make ``name`` the selected model on every page (e.g. right after training it)."""
+    st.session_state[state.MODEL_CHOICE] = name
+
+
+def _selected(choices: list[ModelChoiceInfo]) -> ModelChoiceInfo | None:
+    """The chosen entry; falls back to the first (the default model) when the choice is gone."""
+    if not choices:
+        return None
+    wanted = st.session_state.get(state.MODEL_CHOICE)
+    for choice in choices:
+        if choice.name == wanted:
+            return choice
+    return choices[0]
+
+
+def register_session_model(name: str, model: Any, card: dict[str, Any] | None = None, *, select: bool = False) -> str:
+    """Add a model trained in this session to the picker of every page.
+
+    Parameters
+    ----------
+    name : str
+        Its name in the picker; a name already taken gets a ``" (2)"``-style suffix.
+    model : keras.Model
+        The trained model.
+    card : dict, optional
+        Its model card (``test_accuracy``, ``class_names``...).
+    select : bool, keyword-only
+        Also make it the selected model.
+
+    Returns
+    -------
+    name : str
+        The name it was registered under.
+    """
+    name = str(name).strip()
+    if not name:
+        raise ValueError("a session model needs a non-empty name")
+    models = dict(st.session_state.get(state.SESSION_MODELS) or {})
+    taken = set(models) | {info.name for info in _shipped_infos()}
+    unique, n = name, 2
+    while unique in taken:
+        unique, n = f"{name} ({n})", n + 1
+    models[unique] = state.SessionModel(model=model, card=dict(card or {}))
+    st.session_state[state.SESSION_MODELS] = models
+    if select:
+        select_model(unique)
+    return unique
+
+
+def _sync_choice_from_widget() -> None:
+    st.session_state[state.MODEL_CHOICE] = st.session_state[state.MODEL_PICKER_WIDGET]
+
+
+def model_picker_ui() -> ModelChoiceInfo | None:
+    """The sidebar's model picker (call it inside ``with st.sidebar``).
+
+    Returns
+    -------
+    choice : ModelChoiceInfo or None
+        The selected model; None when there is no model at all (a warning says what to do).
+    """
+    choices = list_models()
+    if not choices:
+        st.warning(
+            "No trained model found. Put a `.keras` model and its `.json` card in `models/`, "
+            "or train one on the Train page."
+        )
+        return None
+    selected = _selected(choices)
+    st.session_state[state.MODEL_CHOICE] = selected.name
+    names = [choice.name for choice in choices]
+    by_name = {choice.name: choice for choice in choices}
+    # The widget mirrors MODEL_CHOICE (the source of truth), so other pages may change the choice.
+    st.session_state[state.MODEL_PICKER_WIDGET] = selected.name
+    st.selectbox(
+        "Model",
+        names,
+        key=state.MODEL_PICKER_WIDGET,
+        format_func=lambda name: by_name[name].label,
+        on_change=_sync_choice_from_widget,
+        help="The network every page uses. Shipped models show their MNIST test accuracy and, when "
+        "measured, their accuracy on real handwriting photos. Models you train appear here too.",
+    )
+    summary = card_summary(selected.card)
+    details = [summary] if summary else []
+    if selected.card.get("architecture"):
+        details.append(f"architecture `{selected.card['architecture']}`")
+    if selected.kind == "session":
+        details.append("trained in this session (lost when you close the tab)")
+    if details:
+        st.caption(" · ".join(details))
+    return selected
+
+
+# --------------------------------------------------------------------------------------------------
+# Predictors
+# --------------------------------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner="Loading the neural network (first time only)…", max_entries=8)
+def shipped_predictor(path: str, version: int | None = None) -> Predictor:
+    """The :class:`~hdr_core.inference.Predictor` of a shipped ``.keras`` file, loaded once per server.
+
+    Parameters
+    ----------
+    path : str
+        The ``.keras`` file.
+    version : int, optional
+        Part of the cache key: pass the file's modification time so that a replaced model file is
+        loaded again (``current_predictor`` does).
+
+    Raises
+    ------
+    ModelError
+        The file is missing or is not a usable model.
+    """
+    from hdr_app.training import guard_keras_session
+
+    # Streamlit calls keras.backend.clear_session() after every script run, in every session; that
+    # would pull Keras's global state from under sub-models built by Visualise and trainings running in
+    # other sessions' threads. Keras is loaded from here on anyway, so switch that clean-up off once.
+    guard_keras_session(always=True)
+    return Predictor.from_path(path)
+
+
+def _session_predictor(name: str) -> Predictor:
+    models = st.session_state.get(state.SESSION_MODELS) or {}
+    if name not in models:
+        raise ModelError(f"The model {name!r} is no longer in this session: pick another model in the sidebar.")
+    session_model = models[name]
+    cache: dict[str, tuple[int, Predictor]] = st.session_state.setdefault(state.SESSION_PREDICTORS, {})
+    cached = cache.get(name)
+    if cached is not None and cached[0] == id(session_model.model):
+        return cached[1]
+    names = session_model.card.get("class_names") if isinstance(session_model.card, dict) else None
+    predictor = Predictor(session_model.model, names)
+    cache[name] = (id(session_model.model), predictor)
+    return predictor
+
+
+def current_predictor() -> tuple[Predictor, ModelChoiceInfo]:
+    """The predictor of the model selected in the sidebar.
+
+    Returns
+    -------
+    predictor : Predictor
+    choice : ModelChoiceInfo
+
+    Raises
+    ------
+    ModelError
+        No model is available, or the selected one cannot be loaded (pages show ``str(error)``).
+    """
+    choices = list_models()
+    choice = _selected(choices)
+    if choice is None:
+        raise ModelError(
+            "No trained model found. Put a .keras model and its .json card in models/, "
+            "or train one on the Train page."
+        )
+    if choice.kind == "session":
+        return _session_predictor(choice.name), choice
+    assert choice.path is not None
+    try:
+        version = Path(choice.path).stat().st_mtime_ns
+    except OSError:
+        version = None
+    return shipped_predictor(choice.path, version), choice
+
+
+@st.cache_resource(show_spinner="Preparing the network for instant answers (first time only)…", max_entries=8)
+def shipped_instant_predictor(path: str, version: int | None = None) -> InstantPredictor:
+    """The :class:`~hdr_app.draw_inference.InstantPredictor` of a shipped model, built once per server."""
+    return InstantPredictor(shipped_predictor(path, version))
+
+
+def current_instant_predictor() -> tuple[InstantPredictor, ModelChoiceInfo]:
+    """Like :func:`current_predictor`, for one image at a time whatever the server's load (Draw page).
+
+    Raises
+    ------
+    ModelError
+        As :func:`current_predictor`.
+    """
+    predictor, choice = current_predictor()
+    if choice.kind == "session":
+        cache = st.session_state.setdefault(state.SESSION_PREDICTORS, {})
+        key = f"instant:{choice.name}"
+        cached = cache.get(key)
+        if cached is None or cached.predictor is not predictor:
+            with st.spinner("Preparing the network for instant answers…"):
+                cached = InstantPredictor(predictor)
+            cache[key] = cached
+        return cached, choice
+    assert choice.path is not None
+    try:
+        version = Path(choice.path).stat().st_mtime_ns
+    except OSError:
+        version = None
+    return shipped_instant_predictor(choice.path, version), choice

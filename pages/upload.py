@@ -1,0 +1,42 @@
+"""Upload: photographed, scanned or painted digits and whole numbers, with every preprocessing step on show.
+
+The uploaded bytes go through ``hdr_core.preprocess.load_image`` and ``preprocess``/``segment``, the
+same functions ``python -m hdr_core predict`` uses, so the page reads a photo exactly as the CLI does.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from hdr_app import ensure_app_shell, upload_ui
+from hdr_app.models import current_predictor
+from hdr_core.errors import HdrError
+
+ensure_app_shell()  # first: makes app.py wrap this page even on a fresh server's first request
+
+st.title("Upload a photo", anchor=False)
+st.caption(
+    "Photograph digits on paper, scan a worksheet or save a drawing, and see step by step what the "
+    "computer does to the picture before the network sees it."
+)
+
+options = upload_ui.options_ui()
+images = upload_ui.inputs_ui()
+if not images:
+    upload_ui.empty_state_ui()
+    st.stop()
+
+try:
+    predictor, _choice = current_predictor()
+except HdrError as error:
+    predictor = None
+    upload_ui.model_error_ui(error)
+
+results = upload_ui.process_ui(images, options, predictor)
+if len(results) > 1:
+    upload_ui.results_table_ui(results)
+upload_ui.errors_ui(results)
+
+selected = upload_ui.pick_result_ui(results)
+if selected is not None:
+    upload_ui.details_ui(results[selected], images[selected], predictor)

@@ -1,0 +1,128 @@
+"""The Upload page in a real browser: upload good and bad files through the real file input.
+
+Screenshots go to ``$HDR_SCREENSHOT_DIR`` (default: the system temp folder) for people to look at.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.browser.conftest import wait_for_prediction, wait_until_idle
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = Path(os.environ.get("HDR_SCREENSHOT_DIR", tempfile.gettempdir()))
+FILE_INPUT = '[data-testid="stFileUploader"] input[type="file"]'
+ERROR_ALERT = '[data-testid="stAlertContentError"]'
+FIRST_RUN_TIMEOUT_MS = 120_000  # the first prediction of the server loads TensorFlow and the model
+
+
+def png(image: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def digit_png(text: str = "3") -> bytes:
+    """A Hershey-font digit, dark on light paper."""
+    image = np.full((240, 200, 3), 245, np.uint8)
+    cv2.putText(image, text, (45, 185), cv2.FONT_HERSHEY_SIMPLEX, 5, (20, 20, 20), 14, cv2.LINE_AA)
+    return png(image)
+
+
+def number_png(text: str = "2026") -> bytes:
+    """A whole number: digits with gaps on light paper, plus a speck."""
+    image = np.full((200, 40 + 110 * len(text), 3), 240, np.uint8)
+    for i, digit in enumerate(text):
+        cv2.putText(image, digit, (30 + i * 110, 150), cv2.FONT_HERSHEY_SIMPLEX, 4, (25, 25, 25), 12, cv2.LINE_AA)
+    image[8:10, 8:10] = 30
+    return png(image)
+
+
+def upload_file(name: str, data: bytes, mime: str = "image/png") -> dict:
+    return {"name": name, "mimeType": mime, "buffer": data}
+
+
+def open_upload_page(page) -> None:
+    # The root first: when the very first request a fresh server gets is a page URL, Streamlit 1.65
+    # (seeing a pages/ folder and no st.navigation call yet) runs pages/upload.py on its own, without
+    # app.py (no page config, no sidebar, no shared state). Loading "/" runs app.py's st.navigation.
+    page.goto(page.app_url)
+    page.get_by_role("link", name="Upload a photo").first.wait_for(timeout=60_000)
+    page.goto(f"{page.app_url}/upload")
+    page.get_by_role("heading", name="Upload a photo").wait_for(timeout=60_000)
+    page.locator(FILE_INPUT).wait_for(state="attached")
+    wait_until_idle(page)
+
+
+def screenshot(page, name: str) -> None:
+    """The whole page (Streamlit scrolls inside its own container, so the viewport is made tall first)."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": 2600})
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(SCREENSHOTS / name))
+    page.set_viewport_size(size)
+
+
+def assert_no_traceback(page) -> None:
+    body = page.locator("body").inner_text()
+    assert "Traceback" not in body
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_upload_good_and_bad_files(page):
+    open_upload_page(page)
+    page.locator(FILE_INPUT).set_input_files([
+        upload_file("three.png", digit_png("3")),
+        upload_file("empty.png", b""),
+        upload_file("notes.png", b"This is a shopping list, not a picture.\n"),
+        upload_file("white.png", png(np.full((300, 400, 3), 255, np.uint8))),
+    ])
+    prediction = wait_for_prediction(page, timeout_ms=FIRST_RUN_TIMEOUT_MS)
+    page.locator(ERROR_ALERT).nth(2).wait_for()
+    page.wait_for_timeout(1000)  # images and the chart finish drawing
+    assert re.fullmatch(r"[0-9]", prediction), prediction
+    errors = page.locator(ERROR_ALERT).all_inner_texts()
+    assert len(errors) == 3, errors
+    assert "empty.png is empty (0 bytes)" in errors[0]
+    assert "notes.png is not an image: this looks like a text file" in errors[1]
+    assert "No ink found" in errors[2] and "white.png" in errors[2]
+    assert page.get_by_role("button", name="Download CSV").is_visible()
+    assert page.locator('[data-testid="stDataFrame"]').count() == 1
+    for step in ("1 · Original", "2 · Grayscale", "3 · Binarised", "4 · Auto-inverted", "5 · Ink located"):
+        assert page.get_by_text(step, exact=True).is_visible(), step
+    assert_no_traceback(page)
+    screenshot(page, "hdr-upload-files.png")
+
+
+def test_upload_whole_number(page):
+    open_upload_page(page)
+    page.get_by_role("radio", name="A whole number (several digits)").click()
+    wait_until_idle(page)
+    page.locator(FILE_INPUT).set_input_files([upload_file("2026.png", number_png("2026"))])
+    number = page.locator('[data-testid="stMetric"]:has-text("Number read") [data-testid="stMetricValue"]')
+    number.wait_for(timeout=FIRST_RUN_TIMEOUT_MS)
+    wait_until_idle(page, timeout_ms=FIRST_RUN_TIMEOUT_MS)
+    page.wait_for_timeout(1000)
+    assert re.fullmatch(r"[0-9]{4}", number.inner_text().strip()), number.inner_text()
+    assert page.get_by_text("4 digits found, numbered in reading order").is_visible()
+    assert page.locator(ERROR_ALERT).count() == 0
+    assert_no_traceback(page)
+    screenshot(page, "hdr-upload-number.png")
+
+    page.get_by_text("Compare the three thresholds on this picture").click()
+    page.get_by_text(re.compile(r"Reads \d")).nth(2).wait_for(timeout=60_000)  # all three thresholds read
+    wait_until_idle(page)
+    page.wait_for_timeout(800)
+    assert page.get_by_text("Mean (chosen)").is_visible()
+    assert_no_traceback(page)
+    screenshot(page, "hdr-upload-compare.png")

@@ -1,0 +1,196 @@
+"""The Train page under Streamlit's AppTest: its controls, a tiny training to the results, the slot
+limit's waiting state, and Stop.
+
+Trainings here are tiny (a one-block custom CNN on a few hundred MNIST images, one epoch); the page
+trains in a background thread, so the tests rerun the app every half second until the job is done.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from hdr_app import state
+from hdr_app.training import FINISHED, STOPPED, WAITING
+from hdr_core.models import PRESETS
+from tests.conftest import REPO_ROOT
+
+PAGE = "pages/train.py"
+RUN_TIMEOUT = 120  # seconds for one script run (the first results view imports TensorFlow)
+TRAIN_TIMEOUT = 300  # seconds for a tiny training on two busy cores
+
+
+def key(name: str) -> str:
+    return f"{state.TRAIN_FORM}{name}"
+
+
+@pytest.fixture(scope="module")
+def keras_imported():
+    """Import TensorFlow here, not in the first training thread: CPython 3.11's ``ast.parse`` is not
+    thread-safe ("AST constructor recursion depth mismatch"), and pytest's assertion rewriting parses
+    TensorFlow's ``test_util.py`` while AppTest parses the page scripts in another thread."""
+    import keras  # noqa: F401
+
+
+@pytest.fixture
+def at(data_file, keras_imported) -> AppTest:
+    data_file("mnist.npz")
+    app = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=RUN_TIMEOUT)
+    app.run()
+    app.switch_page(PAGE)
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [e.value for kind in (at.info, at.success, at.warning, at.error) for e in kind]
+    return "\n".join(str(p) for p in parts)
+
+
+def choose_tiny_model(at: AppTest, *, images: int = 250) -> None:
+    """A one-block custom CNN with 4 filters, one epoch on ``images`` training images."""
+    at.selectbox(key=key("arch")).set_value("custom").run()
+    at.slider(key=key("conv_blocks")).set_value(1)
+    at.select_slider(key=key("filters")).set_value(4)
+    at.select_slider(key=key("dense_units")).set_value(0)
+    at.number_input(key=key("epochs")).set_value(1)
+    at.selectbox(key=key("batch_size")).set_value(32)
+    at.select_slider(key=key("learning_rate")).set_value(0.01)
+    at.select_slider(key=key("train_limit")).set_value(images)
+    at.run()
+    assert not at.exception, at.exception
+
+
+def wait_for_job(at: AppTest, until, timeout: float = TRAIN_TIMEOUT) -> None:
+    """Rerun the page every half second until ``until(job)``, then once more to show that state."""
+    job = at.session_state[state.TRAINING_JOB]
+    end = time.monotonic() + timeout
+    while not until(job):
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out; job snapshot: {job.snapshot()}")
+        time.sleep(0.5)
+        at.run()
+        assert not at.exception, at.exception
+    at.run()
+    assert not at.exception, at.exception
+
+
+def test_page_renders_its_controls(at):
+    assert at.title[0].value == "Train a network"
+    assert at.selectbox(key=key("dataset")).value == "mnist"
+    assert "MNIST digits · 10 classes" in at.selectbox(key=key("dataset")).options  # the formatted labels
+    archs = at.selectbox(key=key("arch")).options
+    assert len(archs) == len(PRESETS) + 1 and "Custom: build your own" in archs
+    assert {p.title for p in PRESETS.values()} <= set(archs)
+    for widget_key in ("epochs", "seed"):
+        assert at.number_input(key=key(widget_key)) is not None
+    for widget_key in ("learning_rate", "l2", "train_limit"):
+        assert at.select_slider(key=key(widget_key)) is not None
+    for widget_key in ("rotation", "shift", "zoom", "patience"):
+        assert at.slider(key=key(widget_key)) is not None
+    assert at.checkbox(key=key("early_stopping")).value is False
+    assert at.button(key="train_start").disabled is False
+    assert "How it works" in texts(at)
+    assert at.session_state[state.TRAINING_JOB] is None
+
+
+def test_picking_an_architecture_fills_in_its_recipe(at):
+    at.selectbox(key=key("arch")).set_value("emnist-cnn").run()
+    assert at.number_input(key=key("epochs")).value == PRESETS["emnist-cnn"].recipe["epochs"]
+    assert at.selectbox(key=key("batch_size")).value == 128
+    at.selectbox(key=key("arch")).set_value("blog-cnn-rot").run()
+    assert at.slider(key=key("rotation")).value == 10.0
+    assert at.selectbox(key=key("batch_size")).value == 64
+    assert "blog experiments" in texts(at)
+    at.selectbox(key=key("arch")).set_value("custom").run()
+    assert at.slider(key=key("conv_blocks")).value == 2
+    assert at.checkbox(key=key("batch_norm")).value is True
+    assert not at.exception
+
+
+def test_experiment_mode_builds_the_blog_grid(at):
+    from hdr_app.train_ui import blog_grid
+
+    at.radio(key=state.TRAIN_MODE).set_value("experiment").run()
+    assert not at.exception
+    runs, missing = blog_grid()
+    assert len(runs) + len(missing) == 8
+    assert at.button(key="train_start").label == f"Train {len(runs)} runs"
+    at.checkbox(key=key("exp_dense")).uncheck().run()
+    at.checkbox(key=key("exp_l2")).uncheck().run()
+    assert at.button(key="train_start").label == "Train 2 runs"  # rotation off and on
+    at.radio(key=key("exp_kind")).set_value("archs").run()
+    at.multiselect(key=key("exp_archs")).set_value(["fast", "emnist-cnn"]).run()
+    assert at.button(key="train_start").label == "Train 2 runs"
+    assert not at.exception
+
+
+def test_settings_survive_a_visit_to_another_page(at):
+    at.number_input(key=key("epochs")).set_value(7).run()
+    at.switch_page("pages/home.py").run()
+    at.switch_page(PAGE).run()
+    assert at.number_input(key=key("epochs")).value == 7
+
+
+@pytest.mark.slow
+def test_tiny_training_waits_for_a_free_slot_then_shows_results(at):
+    from hdr_app.train_ui import training_slots
+
+    slots = training_slots()  # the server-wide limit, shared with the app
+    ticket = slots.acquire()  # another student's training holds the only slot...
+    try:
+        choose_tiny_model(at)
+        at.button(key="train_start").click().run()
+        job = at.session_state[state.TRAINING_JOB]
+        assert job._slots is slots
+        wait_for_job(at, lambda j: j.status == WAITING)
+        assert "Waiting for a free slot" in texts(at)
+        assert at.button(key="train_stop").label == "Cancel"
+        assert at.button(key="train_start").disabled  # one training per student at a time
+    finally:
+        if slots.limit == 1:
+            slots.release(ticket)  # ... and ends
+    wait_for_job(at, lambda j: j.done)
+    assert job.status == FINISHED, job.snapshot().error
+    for _ in range(3):  # the finished model joins the picker, then the page shows the results
+        at.run()
+    assert not at.exception, at.exception
+    shown = texts(at)
+    assert "Results · my custom CNN" in shown and "Finished." in shown
+    labels = {m.label for m in at.metric}
+    assert {"Test accuracy", "Test loss", "Epochs", "Parameters"} <= labels
+    assert at.session_state[state.MODEL_CHOICE] == "my custom CNN"
+    assert "my custom CNN" in at.session_state[state.SESSION_MODELS]
+    assert [t.label.split(": ")[-1] for t in at.tabs][-4:] == ["Per class", "Confusion matrix", "Mistakes", "Layers"]
+    assert "Model picker" not in shown
+    # (AppTest's switch_page runs the page without app.py's sidebar: the browser test checks the picker.)
+    assert at.selectbox(key=f"{state.TRAIN_CELL}{job.runs[0].run_id}") is not None
+
+
+@pytest.mark.slow
+def test_training_survives_a_page_switch_and_stop_keeps_the_model(at):
+    choose_tiny_model(at, images=20000)  # 563 batches: long enough to press Stop in the middle
+    at.button(key="train_start").click().run()
+    job = at.session_state[state.TRAINING_JOB]
+    wait_for_job(at, lambda j: j.snapshot().batch >= 2 or j.done)
+    assert not job.done
+    at.switch_page("pages/home.py").run()  # the training goes on while the student looks elsewhere...
+    at.switch_page(PAGE).run()
+    assert at.session_state[state.TRAINING_JOB] is job and not job.done
+    assert "Training **custom**" in texts(at)  # ... and the live view is back
+    at.button(key="train_stop").click().run()
+    assert job.snapshot().stop_requested
+    wait_for_job(at, lambda j: j.done)
+    assert job.status == STOPPED
+    for _ in range(3):
+        at.run()
+    assert not at.exception, at.exception
+    shown = texts(at)
+    assert "Stopped. The model as trained so far is kept as **my custom CNN" in shown
+    assert "Results · my custom CNN" in shown
+    (run,) = job.finished_runs()
+    assert run.result.stopped and job.snapshot().batch < 563
