@@ -307,11 +307,15 @@ def current_predictor() -> tuple[Predictor, ModelChoiceInfo]:
     if choice.kind == "session":
         return _session_predictor(choice.name), choice
     assert choice.path is not None
+    return shipped_predictor(choice.path, _file_version(choice.path)), choice
+
+
+def _file_version(path: str) -> int | None:
+    """A shipped model file's modification time, part of the cache key: a replaced file loads anew."""
     try:
-        version = Path(choice.path).stat().st_mtime_ns
+        return Path(path).stat().st_mtime_ns
     except OSError:
-        version = None
-    return shipped_predictor(choice.path, version), choice
+        return None
 
 
 @st.cache_resource(show_spinner="Preparing the network for instant answers (first time only)…", max_entries=8)
@@ -339,8 +343,4 @@ def current_instant_predictor() -> tuple[InstantPredictor, ModelChoiceInfo]:
             cache[key] = cached
         return cached, choice
     assert choice.path is not None
-    try:
-        version = Path(choice.path).stat().st_mtime_ns
-    except OSError:
-        version = None
-    return shipped_instant_predictor(choice.path, version), choice
+    return shipped_instant_predictor(choice.path, _file_version(choice.path)), choice

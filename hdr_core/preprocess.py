@@ -1419,6 +1419,11 @@ class _Front:
     inversion: Inversion
     clean: np.ndarray
 
+    def steps(self) -> dict:
+        """The step images and facts that ``Preprocessed`` and ``MultiPreprocessed`` both report."""
+        return dict(original=self.original, gray=self.gray, binary=self.binary, threshold=self.threshold,
+                    method=self.method, inverted=self.inversion.inverted, invert_reason=self.inversion.reason)
+
 
 def _front(image, threshold: str) -> _Front:
     _check_method(threshold)
@@ -1484,13 +1489,7 @@ def preprocess(image, *, threshold: ThresholdMethod = "mean") -> Preprocessed:
         raise BlankImageError(BLANK_MESSAGE)  # only specks: dust or paper texture, not a digit
     model_input = _normalize_mask(kept[box.slices])
     return Preprocessed(
-        original=front.original,
-        gray=front.gray,
-        binary=front.binary,
-        threshold=front.threshold,
-        method=front.method,
-        inverted=front.inversion.inverted,
-        invert_reason=front.inversion.reason,
+        **front.steps(),
         ink=kept,
         box=box,
         model_input=model_input,
@@ -1583,13 +1582,7 @@ def segment(image, *, threshold: ThresholdMethod = "mean") -> MultiPreprocessed:
     for digit in digits[1:]:
         union = union.union(digit.box)
     return MultiPreprocessed(
-        original=front.original,
-        gray=front.gray,
-        binary=front.binary,
-        threshold=front.threshold,
-        method=front.method,
-        inverted=front.inversion.inverted,
-        invert_reason=front.inversion.reason,
+        **front.steps(),
         ink=kept,
         box=union,
         model_input=digits[0].model_input,
