@@ -25,6 +25,7 @@ class Augmentation:
     zoom: float = 0.0  # maximum relative change of size (0.15: 85% to 115%)
     thickness: float = 0.0  # probability of making strokes thinner or thicker (pens and brushes differ)
     blur: float = 0.0  # probability of a slight blur (out-of-focus photos, soft scans)
+    slant: float = 0.0  # maximum horizontal shear either way (0.3: italic up to about 17 degrees)
     # Probability of writing a 7 or a 1 the continental-European way: a 7 with a bar across its stem,
     # a 1 with a long up-stroke. MNIST's American writers almost never do, so without this a network
     # reads such a 7 as a 4 and such a 1 as a 7.
@@ -37,6 +38,8 @@ class Augmentation:
             raise ValueError(f"shift must be in [0, 0.5), got {self.shift}")
         if not 0 <= self.zoom < 1:
             raise ValueError(f"zoom must be in [0, 1), got {self.zoom}")
+        if not 0 <= self.slant <= 1:
+            raise ValueError(f"slant must be in [0, 1], got {self.slant}")
         for name in ("thickness", "blur", "style"):
             value = getattr(self, name)
             if not 0 <= value <= 1:
@@ -44,7 +47,7 @@ class Augmentation:
 
     @property
     def active(self) -> bool:
-        return any((self.rotation, self.shift, self.zoom, self.thickness, self.blur, self.style))
+        return any((self.rotation, self.shift, self.zoom, self.thickness, self.blur, self.style, self.slant))
 
 
 _CENTRE = (IMAGE_SIZE / 2 - 0.5, IMAGE_SIZE / 2 - 0.5)
@@ -56,22 +59,35 @@ _INK = 128  # a pixel at least this bright belongs to a stroke
 _SUBPIXEL = 4  # cv2.line's shift: coordinates in 1/16 pixel
 
 
-def _line(image: np.ndarray, start, end) -> None:
-    """Draw an anti-aliased 2-px stroke from ``start`` to ``end`` (x, y floats) into ``image`` in place."""
+def _stroke_width(image: np.ndarray) -> int:
+    """Typical stroke width of a 28x28 digit in whole pixels (2 or 3, as MNIST's pens are)."""
+    ink = image >= _INK
+    thinned = cv2.erode(ink.astype(np.uint8), _THICKEN)
+    # Ink that survives one 2x2 erosion lies in strokes at least 3 px wide.
+    return 3 if thinned.sum() > 0.35 * ink.sum() else 2
+
+
+def _line(image: np.ndarray, start, end, width: int = 2) -> None:
+    """Draw an anti-aliased stroke ``width`` px wide from ``start`` to ``end`` (x, y floats) into ``image`` in place."""
     scale = 1 << _SUBPIXEL
     canvas = np.zeros_like(image)
     cv2.line(canvas, (round(start[0] * scale), round(start[1] * scale)), (round(end[0] * scale), round(end[1] * scale)),
-             255, thickness=2, lineType=cv2.LINE_AA, shift=_SUBPIXEL)
+             255, thickness=width, lineType=cv2.LINE_AA, shift=_SUBPIXEL)
     np.maximum(image, canvas, out=image)
 
 
 def cross_seven(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A copy of a 7 with a short bar across the middle of its stem, as many Europeans write it.
+    """A copy of a 7 with a bar across the middle of its stem, as many Europeans write it.
+
+    The bar is about as long as half the top bar or more (8-14 px at MNIST's scale), roughly level and
+    not always centred on the stem; one in three also gets the small down-hook some writers put at the
+    left end of the top bar.
 
     Parameters
     ----------
     image : (28, 28) uint8 ndarray
         A 7, ink bright on black.
+    rng : numpy.random.Generator
 
     Returns
     -------
@@ -81,23 +97,37 @@ def cross_seven(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     rows = np.flatnonzero(image.max(axis=1) >= _INK)
     if len(rows) < 8:
         return image.copy()
-    y = rows[0] + (rows[-1] - rows[0]) * rng.uniform(0.45, 0.6)
+    height = rows[-1] - rows[0]
+    y = rows[0] + height * rng.uniform(0.42, 0.62)
     stem = np.flatnonzero(image[int(round(y))] >= _INK)
     if not len(stem):
         return image.copy()
-    x, half, tilt = stem.mean(), rng.uniform(3.0, 5.0), rng.uniform(-0.8, 0.8)
+    width = _stroke_width(image)
+    length = height * rng.uniform(0.4, 0.7)
+    left = length * rng.uniform(0.35, 0.65)  # share of the bar left of the stem
+    tilt = rng.uniform(-1.2, 1.2)
+    x = stem.mean()
     out = image.copy()
-    _line(out, (x - half, y + tilt), (x + half, y - tilt))
+    _line(out, (x - left, y + tilt), (x + length - left, y - tilt), width)
+    if rng.random() < 1 / 3:
+        top = rows[0]
+        columns = np.flatnonzero(image[top:top + 3].max(axis=0) >= _INK)
+        hook = height * rng.uniform(0.12, 0.25)
+        _line(out, (columns[0] + 0.5, top + 1.0), (columns[0] + rng.uniform(-1.0, 1.0), top + 1.0 + hook), width)
     return out
 
 
 def flag_one(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A copy of a 1 with a long up-stroke from its top down to the left, as many Europeans write it.
 
+    The up-stroke is 30-55% of the digit's height and leans 35-65 degrees from the stem (a 7's top bar
+    is nearly level); one in four also gets a foot, the short level bar some writers put under a 1.
+
     Parameters
     ----------
     image : (28, 28) uint8 ndarray
         A 1, ink bright on black.
+    rng : numpy.random.Generator
 
     Returns
     -------
@@ -106,12 +136,27 @@ def flag_one(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     rows = np.flatnonzero(image.max(axis=1) >= _INK)
     if len(rows) < 8:
         return image.copy()
-    top = rows[0]
+    top, bottom = rows[0], rows[-1]
+    height = bottom - top
+    width = _stroke_width(image)
     x = np.flatnonzero(image[top:top + 2].max(axis=0) >= _INK).mean()
-    length = (rows[-1] - top) * rng.uniform(0.25, 0.45)
-    angle = np.deg2rad(rng.uniform(35, 60))  # from vertical: steeper than a 7's top bar
+    # The stem's direction, top to bottom (the principal axis of the ink), so a slanted 1 gets its
+    # up-stroke at the same angle to its stem as an upright one.
+    ys, xs = np.nonzero(image >= _INK)
+    _, _, axes = np.linalg.svd(np.stack([xs - xs.mean(), ys - ys.mean()], axis=1), full_matrices=False)
+    down = axes[0] if axes[0][1] >= 0 else -axes[0]
+    if down[1] < 0.7:  # not a stroke-like 1 (a blob, or lying down): assume upright
+        down = np.array([0.0, 1.0])
+    length = height * rng.uniform(0.3, 0.55)
+    angle = np.deg2rad(rng.uniform(35, 65))  # from the stem: steeper than a 7's top bar
+    direction = np.array([down[0] * np.cos(angle) - down[1] * np.sin(angle),
+                          down[0] * np.sin(angle) + down[1] * np.cos(angle)])
     out = image.copy()
-    _line(out, (x, top + 0.5), (x - length * np.sin(angle), top + 0.5 + length * np.cos(angle)))
+    _line(out, (x, top + 0.5), (x + length * direction[0], top + 0.5 + length * direction[1]), width)
+    if rng.random() < 0.25:
+        foot = np.flatnonzero(image[bottom - 1:bottom + 1].max(axis=0) >= _INK).mean()
+        half = height * rng.uniform(0.12, 0.25)
+        _line(out, (foot - half, bottom), (foot + half, bottom), 2)
     return out
 
 
@@ -146,7 +191,9 @@ def augment_batch(images: np.ndarray, augmentation: Augmentation, rng: np.random
     blur = rng.random(n) < augmentation.blur
     sigmas = rng.uniform(0.4, 0.9, n)
     restyle = rng.random(n) < augmentation.style
-    geometric = bool(augmentation.rotation or augmentation.zoom or augmentation.shift)
+    # Drawn only when asked for, so runs without slant see the same random stream as before it existed.
+    shears = rng.uniform(-augmentation.slant, augmentation.slant, n) if augmentation.slant else np.zeros(n)
+    geometric = bool(augmentation.rotation or augmentation.zoom or augmentation.shift or augmentation.slant)
     for i in range(n):
         image = images[i]
         if labels is not None and restyle[i]:
@@ -156,6 +203,9 @@ def augment_batch(images: np.ndarray, augmentation: Augmentation, rng: np.random
                 image = flag_one(image, rng)
         if geometric:
             matrix = cv2.getRotationMatrix2D(_CENTRE, float(angles[i]), float(scales[i]))
+            if shears[i]:  # slant first, about the centre: x += k * (y - centre)
+                shear = np.array([[1.0, shears[i], -shears[i] * _CENTRE[1]], [0.0, 1.0, 0.0]])
+                matrix = np.hstack([matrix[:, :2] @ shear[:, :2], (matrix[:, :2] @ shear[:, 2] + matrix[:, 2])[:, None]])
             matrix[:, 2] += shifts[i]
             image = cv2.warpAffine(image, matrix, (IMAGE_SIZE, IMAGE_SIZE), flags=cv2.INTER_LINEAR,
                                    borderMode=cv2.BORDER_CONSTANT, borderValue=0)

@@ -53,8 +53,23 @@ def test_thickness_changes_the_amount_of_ink_both_ways():
     assert (ratio >= 0.45).all()  # thinning never erases a digit
 
 
+def test_slant_leans_an_upright_stroke_both_ways_and_keeps_it_centred():
+    stroke = np.zeros((1, 28, 28), np.uint8)
+    cv2.line(stroke[0], (14, 4), (14, 23), 255, 2)
+    leans = []
+    for seed in range(20):
+        out = augment_batch(stroke, Augmentation(slant=0.4), np.random.default_rng(seed))[0]
+        ys, xs = np.nonzero(out > 128)
+        top, bottom = xs[ys < 9].mean(), xs[ys > 18].mean()
+        leans.append((bottom - top) / 14)  # horizontal run per row, about the shear
+        assert abs(xs.mean() - 14.0) < 1.0  # sheared about the centre, not moved
+    assert min(leans) < -0.15 and max(leans) > 0.15 and max(map(abs, leans)) <= 0.45
+    assert Augmentation(slant=0.4).active
+
+
 @pytest.mark.parametrize("kwargs, match", [(dict(rotation=-1), "rotation"), (dict(shift=0.6), "shift"),
-                                           (dict(zoom=1.5), "zoom"), (dict(blur=2), "blur")])
+                                           (dict(zoom=1.5), "zoom"), (dict(blur=2), "blur"),
+                                           (dict(slant=-0.1), "slant")])
 def test_bad_strengths_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         Augmentation(**kwargs)
@@ -74,27 +89,46 @@ def _seven_and_one():
     return seven, one
 
 
-def test_cross_seven_adds_a_bar_across_the_stem_only():
+def test_cross_seven_adds_a_long_bar_across_the_stem_and_sometimes_a_hook():
     from hdr_core.augment import cross_seven
 
-    seven, _ = _seven_and_one()
-    crossed = cross_seven(seven, np.random.default_rng(0))
-    added = (crossed > 128) & (seven <= 128)
-    rows = np.flatnonzero(added.any(axis=1))
-    assert added.sum() >= 4  # a visible bar
-    assert rows.min() >= 11 and rows.max() <= 18  # across the middle of the stem, not the top bar
-    assert np.all(crossed >= seven)  # nothing erased
+    seven, _ = _seven_and_one()  # top bar on row 6 from x=8 to 20; stem from (20, 6) to (12, 23)
+    hooks = 0
+    for seed in range(30):
+        crossed = cross_seven(seven, np.random.default_rng(seed))
+        assert np.all(crossed >= seven)  # nothing erased
+        added = (crossed > 128) & (seven <= 128)
+        bar = added.copy()
+        bar[:10] = False  # what hangs from the top bar is the hook, not the cross bar
+        rows, cols = np.nonzero(bar)
+        assert rows.min() >= 10 and rows.max() <= 20  # across the middle of the stem
+        assert cols.max() - cols.min() >= 6  # a bar as long as real ones, not a tick
+        stem_x = 20 - (rows.mean() - 6) * 8 / 17
+        assert cols.min() < stem_x < cols.max()  # it crosses the stem
+        hook = added[:10, :11]  # below the left end of the top bar
+        hooks += bool(hook[7:].any())
+    assert 0 < hooks < 30  # some writers hook the top bar, most don't
 
 
-def test_flag_one_adds_an_up_stroke_down_to_the_left_of_the_top():
+def test_flag_one_adds_an_up_stroke_down_to_the_left_and_sometimes_a_foot():
     from hdr_core.augment import flag_one
 
-    _, one = _seven_and_one()
-    flagged = flag_one(one, np.random.default_rng(0))
-    added = (flagged > 128) & (one <= 128)
-    ys, xs = np.nonzero(added)
-    assert len(xs) >= 4 and xs.max() <= 16 and xs.min() < 12  # to the left of the stem
-    assert ys.min() >= 2 and ys.max() <= 14  # hanging from the top, not the foot
+    _, one = _seven_and_one()  # stem at x=14 from row 5 to 23
+    feet = 0
+    for seed in range(30):
+        flagged = flag_one(one, np.random.default_rng(seed))
+        assert np.all(flagged >= one)
+        added = (flagged > 128) & (one <= 128)
+        ys, xs = np.nonzero(added[:16])
+        assert len(xs) >= 4 and xs.max() <= 16 and xs.min() <= 11  # to the left of the stem
+        assert ys.min() >= 3 and ys.max() <= 15  # hanging from the top
+        foot = added[16:]
+        if foot.any():
+            ys, xs = np.nonzero(foot)
+            assert ys.min() + 16 >= 21  # a foot sits at the bottom of the stem
+            assert xs.min() < 13 and xs.max() > 15  # level, on both sides of the stem
+            feet += 1
+    assert 0 < feet < 30
 
 
 def test_style_variants_need_labels_and_touch_only_ones_and_sevens():
