@@ -7,6 +7,7 @@ predict    read image files, preprocess them as the Upload page does, predict th
            number with ``--multi``)
 evaluate   accuracy of a model on a dataset split, or on the real handwriting set (``real-dev``)
 train      train like the Train page does and save the model with its card
+zoo        train every reference architecture with its reference recipe; write README's zoo table
 bench      the project's speed figures, each beside the baseline it is compared against
 info       shipped models with their cards' key figures, datasets, where data is looked for, versions
 =========  =========================================================================================
@@ -42,7 +43,7 @@ import sys  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
 import warnings  # noqa: E402
-from dataclasses import MISSING, Field, fields  # noqa: E402
+from dataclasses import MISSING, Field, asdict, fields  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any, Callable, Iterator, Sequence  # noqa: E402
 
@@ -53,6 +54,7 @@ from hdr_core.constants import DATA_DIR_ENV, DIGIT_CLASS_NAMES, MODELS_DIR_ENV  
 from hdr_core.errors import HdrError, ModelError  # noqa: E402
 from hdr_core.models import PRESETS, ArchSpec  # noqa: E402
 from hdr_core.train import LR_SCHEDULES, OPTIMIZERS, TrainConfig  # noqa: E402
+from hdr_core.zoo import REFERENCE_PRESETS, ZOO_DIR  # noqa: E402
 
 __all__ = ["THRESHOLD_METHODS", "UsageError", "build_parser", "config_from_command", "main"]
 
@@ -272,6 +274,9 @@ _FIELD_HELP = {
     "zoom": "augmentation: largest random relative size change",
     "thickness": "augmentation: probability of thinner or thicker strokes",
     "blur": "augmentation: probability of a slight blur",
+    "style": "augmentation: probability of writing a 7 crossed or a 1 with a long up-stroke (digits only)",
+    "slant": "augmentation: largest horizontal shear (italic slant), e.g. 0.3",
+    "init_from": "start from this .keras model's weights (fine-tuning)",
     "early_stopping_patience": "stop after this many epochs without a better validation accuracy; 0 = off",
     "validation_fraction": "share of the training split held out to pick the best epoch",
     "train_limit": "use only this many training images (quick runs); None = all",
@@ -387,6 +392,25 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"save PATH.keras and PATH.json (default {RUNS_DIR}/<arch>-<timestamp>)")
     _add_train_config_options(train)
     train.set_defaults(run=cmd_train)
+
+    zoo = command("zoo", "Train every reference architecture with its reference recipe and write README's "
+                         "model zoo table.")
+    zoo.add_argument("--preset", action="append", choices=list(PRESETS), metavar="NAME",
+                     help="train only this preset (repeatable; default: every reference preset: "
+                          f"{', '.join(REFERENCE_PRESETS)})")
+    zoo.add_argument("--out-dir", default=str(ZOO_DIR), metavar="DIR",
+                     help=f"where the models and their cards go (default {ZOO_DIR})")
+    zoo.add_argument("--readme", default="README.md", metavar="PATH",
+                     help="write the table into this file between its zoo-table markers (default README.md)")
+    zoo.add_argument("--no-readme", action="store_true", help="print the table only")
+    zoo.add_argument("--retrain", action="store_true",
+                     help="train again even where DIR holds a finished run of the same recipe "
+                          "(by default those are reused, so an interrupted run resumes)")
+    zoo.add_argument("--epochs", type=_positive_int, metavar="N",
+                     help="override every recipe's epochs (a quick check; the README is then left alone)")
+    zoo.add_argument("--train-limit", type=_positive_int, metavar="N",
+                     help="train on only N images (a quick check; the README is then left alone)")
+    zoo.set_defaults(run=cmd_zoo)
 
     bench = command("bench", "The project's speed figures, each beside its baseline.")
     bench.add_argument("--quick", action="store_true",
@@ -839,6 +863,51 @@ def cmd_train(args: argparse.Namespace, out: _Output, argv: Sequence[str] = ()) 
                  f"{result.epochs_run} epoch(s), {result.train_seconds:.1f} s of training; "
                  f"best epoch {result.best_epoch}")
         out.text(f"saved {model_path} and {model_path.with_suffix('.json').name}")
+    return EXIT_OK
+
+
+# ==================================================================================================
+# zoo
+# ==================================================================================================
+
+
+def cmd_zoo(args: argparse.Namespace, out: _Output) -> int:
+    """Train the reference presets, score them, print the table and (unless told not to) write README's."""
+    from hdr_core import bench, zoo
+
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("train_limit", args.train_limit)) if v is not None}
+    readme = None if args.no_readme or overrides else Path(args.readme)
+    if readme is not None and not readme.is_file():
+        return out.error(f"no {readme} to write the table into (use --no-readme to print it only)")
+    try:
+        from hdr_core import data
+
+        data.load_dataset("mnist")
+    except INPUT_ERRORS as error:
+        return out.error(_message(error))
+    import_tensorflow_quietly()
+    progress = _TrainProgress()
+    with _stop_on_ctrl_c(progress):
+        entries = zoo.run_zoo(args.preset or zoo.REFERENCE_PRESETS, out_dir=args.out_dir, overrides=overrides,
+                              retrain=args.retrain, progress=_progress, epoch_progress=progress)
+    if progress.stop_requested:
+        return out.error("stopped by Ctrl-C: the table was not written; run the same command again to resume")
+    rows = zoo.shipped_entries() + entries
+    info = bench.machine()
+    table = zoo.markdown_table(rows, machine=f"{info['processor']}, {info['cpu_count']} cores, "
+                                             f"TensorFlow {info['tensorflow']}")
+    if readme is not None:
+        try:
+            zoo.write_table(readme, table)
+        except (OSError, ValueError) as error:
+            return out.error(_message(error))
+    if out.json:
+        out.document({"entries": [asdict(e) for e in rows], "table": table,
+                      "readme": None if readme is None else str(readme)})
+    else:
+        out.text(table)
+        if readme is not None:
+            out.text(f"wrote the table into {readme}")
     return EXIT_OK
 
 

@@ -86,6 +86,78 @@ class RealDevReport:
         }
 
 
+@dataclass
+class PreparedRealDev:
+    """Real-dev samples already run through the preprocessing, so several models can be scored on them."""
+
+    singles: list[RealSample]  # single digits that preprocessed, in file order
+    inputs: np.ndarray  # (len(singles), 28, 28) float32 model inputs
+    errors: list[tuple[RealSample, str]]  # single digits that could not be preprocessed, with the message
+    numbers: list[tuple[RealSample, object]]  # whole numbers: (sample, Segmentation or the error's message)
+
+
+def prepare_real_dev(samples: list[RealSample], *, threshold: str = "mean") -> PreparedRealDev:
+    """Run every sample through ``hdr_core.preprocess`` once.
+
+    Parameters
+    ----------
+    samples : list of RealSample
+    threshold : {'mean', 'otsu', 'adaptive'}
+        Binarisation used by the preprocessing.
+
+    Returns
+    -------
+    PreparedRealDev
+        ``inputs`` is (N, 28, 28) float32 for the N single digits that preprocessed.
+    """
+    from . import preprocess
+
+    singles, inputs, errors, numbers = [], [], [], []
+    for sample in samples:
+        try:
+            image = preprocess.load_image(sample.path)
+            if sample.kind == "multi":
+                numbers.append((sample, preprocess.segment(image, threshold=threshold)))
+            else:
+                inputs.append(preprocess.preprocess(image, threshold=threshold).model_input)
+                singles.append(sample)
+        except HdrError as error:
+            (numbers.append((sample, str(error))) if sample.kind == "multi" else errors.append((sample, str(error))))
+    stacked = np.stack(inputs).astype(np.float32) if inputs else np.zeros((0, 28, 28), np.float32)
+    return PreparedRealDev(singles, stacked, errors, numbers)
+
+
+def score_real_dev(predict_proba: Callable[[np.ndarray], np.ndarray], prepared: PreparedRealDev) -> RealDevReport:
+    """Score a model on samples prepared by :func:`prepare_real_dev`.
+
+    A file that could not be preprocessed (no ink found, unreadable) counts as wrong.
+    """
+    report = RealDevReport()
+    for sample, message in prepared.errors:
+        report.n += 1
+        report.by_kind[sample.kind][1] += 1
+        report.failures.append({"path": str(sample.path), "label": sample.label, "error": message})
+    if len(prepared.inputs):
+        predicted = np.asarray(predict_proba(prepared.inputs)).argmax(axis=1)
+        for sample, digit in zip(prepared.singles, predicted):
+            ok = str(int(digit)) == sample.label
+            report.n += 1
+            report.correct += ok
+            report.by_kind[sample.kind][0] += ok
+            report.by_kind[sample.kind][1] += 1
+            if not ok:
+                report.failures.append({"path": str(sample.path), "label": sample.label, "predicted": str(int(digit))})
+    for sample, multi in prepared.numbers:
+        if isinstance(multi, str):
+            read = f"error: {multi}"
+        else:
+            digits = np.asarray(predict_proba(np.stack([d.model_input for d in multi.digits]))).argmax(axis=1)
+            read = "/".join("".join(str(int(digits[i])) for i in row) for row in multi.rows)
+        report.numbers.append({"path": str(sample.path), "label": sample.label, "read": read,
+                               "exact": read == sample.label})
+    return report
+
+
 def evaluate_real_dev(predict_proba: Callable[[np.ndarray], np.ndarray], samples: list[RealSample], *,
                       threshold: str = "mean") -> RealDevReport:
     """Run every sample through ``hdr_core.preprocess`` and a model.
@@ -103,42 +175,7 @@ def evaluate_real_dev(predict_proba: Callable[[np.ndarray], np.ndarray], samples
     RealDevReport
         A file that cannot be preprocessed (no ink found, unreadable) counts as wrong.
     """
-    from . import preprocess
-
-    report = RealDevReport()
-    singles, inputs = [], []
-    for sample in samples:
-        if sample.kind == "multi":
-            continue
-        try:
-            inputs.append(preprocess.preprocess(preprocess.load_image(sample.path), threshold=threshold).model_input)
-            singles.append(sample)
-        except HdrError as error:
-            report.n += 1
-            report.by_kind[sample.kind][1] += 1
-            report.failures.append({"path": str(sample.path), "label": sample.label, "error": str(error)})
-    if inputs:
-        predicted = np.asarray(predict_proba(np.stack(inputs))).argmax(axis=1)
-        for sample, digit in zip(singles, predicted):
-            ok = str(int(digit)) == sample.label
-            report.n += 1
-            report.correct += ok
-            report.by_kind[sample.kind][0] += ok
-            report.by_kind[sample.kind][1] += 1
-            if not ok:
-                report.failures.append({"path": str(sample.path), "label": sample.label, "predicted": str(int(digit))})
-    for sample in samples:
-        if sample.kind != "multi":
-            continue
-        try:
-            multi = preprocess.segment(preprocess.load_image(sample.path), threshold=threshold)
-            digits = np.asarray(predict_proba(np.stack([d.model_input for d in multi.digits]))).argmax(axis=1)
-            read = "/".join("".join(str(int(digits[i])) for i in row) for row in multi.rows)
-        except HdrError as error:
-            read = f"error: {error}"
-        report.numbers.append({"path": str(sample.path), "label": sample.label, "read": read,
-                               "exact": read == sample.label})
-    return report
+    return score_real_dev(predict_proba, prepare_real_dev(samples, threshold=threshold))
 
 
 def record_in_card(model_path: str | os.PathLike, report: RealDevReport, *, threshold: str, command: str) -> Path:
