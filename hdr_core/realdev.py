@@ -122,7 +122,10 @@ def prepare_real_dev(samples: list[RealSample], *, threshold: str = "mean") -> P
                 inputs.append(preprocess.preprocess(image, threshold=threshold).model_input)
                 singles.append(sample)
         except HdrError as error:
-            (numbers.append((sample, str(error))) if sample.kind == "multi" else errors.append((sample, str(error))))
+            if sample.kind == "multi":
+                numbers.append((sample, str(error)))
+            else:
+                errors.append((sample, str(error)))
     stacked = np.stack(inputs).astype(np.float32) if inputs else np.zeros((0, 28, 28), np.float32)
     return PreparedRealDev(singles, stacked, errors, numbers)
 
