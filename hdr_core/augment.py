@@ -14,6 +14,8 @@ import cv2
 import numpy as np
 
 from .constants import IMAGE_SIZE
+from .errors import BlankImageError
+from .preprocess import Box, normalize
 
 
 @dataclass(frozen=True)
@@ -28,8 +30,17 @@ class Augmentation:
     slant: float = 0.0  # maximum horizontal shear either way (0.3: italic up to about 17 degrees)
     # Probability of writing a 7 or a 1 the continental-European way: a 7 with a bar across its stem,
     # a 1 with a long up-stroke. MNIST's American writers almost never do, so without this a network
-    # reads such a 7 as a 4 and such a 1 as a 7.
+    # reads such a 7 as a 4 and such a 1 as a 7. Half of these restyle MNIST's digit (cross_seven,
+    # flag_one), half are drawn afresh with a thin pen (pen_seven, pen_one).
     style: float = 0.0
+    # Probability of an elastic distortion: a smooth random displacement field that wobbles the
+    # strokes the way a hand does (Simard et al., 2003), so loops open, corners round and bars bend.
+    elastic: float = 0.0
+    # Probability of re-rendering a digit the way the preprocessing renders real input (binarised,
+    # strokes reshaped to MNIST's 2.2 px, fit into 20x20 and centred by mass). MNIST's own digits were
+    # rendered differently (grey anti-aliasing, 1.7-3.2 px strokes), so without it every photo or
+    # scan reaches the network in a rendering it never saw in training.
+    renormalize: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.rotation <= 180:
@@ -40,14 +51,15 @@ class Augmentation:
             raise ValueError(f"zoom must be in [0, 1), got {self.zoom}")
         if not 0 <= self.slant <= 1:
             raise ValueError(f"slant must be in [0, 1], got {self.slant}")
-        for name in ("thickness", "blur", "style"):
+        for name in ("thickness", "blur", "style", "elastic", "renormalize"):
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 raise ValueError(f"{name} is a probability and must be in [0, 1], got {value}")
 
     @property
     def active(self) -> bool:
-        return any((self.rotation, self.shift, self.zoom, self.thickness, self.blur, self.style, self.slant))
+        return any((self.rotation, self.shift, self.zoom, self.thickness, self.blur, self.style, self.slant,
+                    self.elastic, self.renormalize))
 
 
 _CENTRE = (IMAGE_SIZE / 2 - 0.5, IMAGE_SIZE / 2 - 0.5)
@@ -175,6 +187,135 @@ def flag_one(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+_ELASTIC_SIGMA = 4.0  # smoothness of the displacement field, in pixels (Simard et al.: 4 at 28x28)
+_ELASTIC_ALPHA = (20.0, 34.0)  # its strength; the smoothed field's largest shifts come to about 1-3 px
+_GRID = np.mgrid[0:IMAGE_SIZE, 0:IMAGE_SIZE].astype(np.float32)  # (2, 28, 28): row, column of each pixel
+
+
+def elastic_distort(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Wobble a digit's strokes with a smooth random displacement field.
+
+    Parameters
+    ----------
+    image : (28, 28) uint8 ndarray
+        One digit, ink bright on black. Not modified.
+    rng : numpy.random.Generator
+        Source of the random field.
+
+    Returns
+    -------
+    distorted : (28, 28) uint8 ndarray
+        The same digit, its strokes bent by a few pixels at most, ink kept inside the frame.
+    """
+    alpha = rng.uniform(*_ELASTIC_ALPHA)
+    field = rng.uniform(-1.0, 1.0, (2, IMAGE_SIZE, IMAGE_SIZE)).astype(np.float32)
+    dy, dx = (cv2.GaussianBlur(f, (0, 0), _ELASTIC_SIGMA) * alpha for f in field)
+    return cv2.remap(image, _GRID[1] + dx, _GRID[0] + dy, interpolation=cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+_FULL_FRAME = Box(0, 0, IMAGE_SIZE, IMAGE_SIZE)
+_PEN_CANVAS = 4 * IMAGE_SIZE  # continental digits are drawn at 4x and rendered down like real input
+
+
+def _pen_point(x: float, y: float, scale: float, margin: float) -> tuple[int, int]:
+    return int(round((margin + x * scale) * 2**_SUBPIXEL)), int(round((margin + y * scale) * 2**_SUBPIXEL))
+
+
+def _render_pen(strokes: list[list[tuple[float, float]]], width: float) -> np.ndarray:
+    """Polylines in a unit-height frame (x right, y down) drawn with a pen ``width`` of the height."""
+    margin = 0.15 * _PEN_CANVAS
+    scale = 0.6 * _PEN_CANVAS
+    canvas = np.zeros((_PEN_CANVAS + int(scale), _PEN_CANVAS + int(scale)), np.uint8)
+    pen = max(2, int(round(width * scale)))
+    for stroke in strokes:
+        points = np.array([_pen_point(x, y, scale, margin) for x, y in stroke], np.int32)
+        cv2.polylines(canvas, [points], False, 255, thickness=pen, lineType=cv2.LINE_AA, shift=_SUBPIXEL)
+    full = Box(0, 0, canvas.shape[1], canvas.shape[0])
+    return np.round(normalize(canvas, canvas >= _INK, full) * 255).astype(np.uint8)
+
+
+def _bent(start, end, rng: np.random.Generator, bend: float = 0.06) -> list[tuple[float, float]]:
+    """A stroke from start to end that bows a little to one side, as a hand does."""
+    (x0, y0), (x1, y1) = start, end
+    length = float(np.hypot(x1 - x0, y1 - y0)) or 1.0
+    offset = rng.uniform(-bend, bend) * length
+    nx, ny = -(y1 - y0) / length, (x1 - x0) / length
+    return [(x0 + (x1 - x0) * t + nx * offset * 4 * t * (1 - t), y0 + (y1 - y0) * t + ny * offset * 4 * t * (1 - t))
+            for t in np.linspace(0.0, 1.0, 9)]
+
+
+def pen_seven(rng: np.random.Generator) -> np.ndarray:
+    """A continental 7 drawn with a thin pen: top bar (straight, or dipped into a "v"), a long stem
+    down to the left, and a bar across the stem a little below the middle.
+
+    Returns
+    -------
+    seven : (28, 28) uint8 ndarray
+        Rendered like real input (see :func:`renormalize_digit`).
+    """
+    width = rng.uniform(0.45, 0.85)
+    corner = (width * rng.uniform(0.85, 1.0), rng.uniform(0.0, 0.06))
+    bottom = (width * rng.uniform(0.0, 0.45), 1.0)
+    start = (rng.uniform(0.0, 0.1) * width, rng.uniform(0.0, 0.15))
+    if rng.random() < 0.5:
+        top = _bent(start, corner, rng)
+    else:
+        valley = (width * rng.uniform(0.3, 0.6), rng.uniform(0.12, 0.35))
+        top = _bent(start, valley, rng)[:-1] + _bent(valley, corner, rng)
+    stem = _bent(corner, bottom, rng)
+    t = rng.uniform(0.4, 0.65)
+    px, py = corner[0] + t * (bottom[0] - corner[0]), corner[1] + t * (bottom[1] - corner[1])
+    length = rng.uniform(0.3, 0.6)
+    left = length * rng.uniform(0.35, 0.65)
+    tilt = np.tan(np.deg2rad(rng.uniform(-8, 8)))
+    bar = _bent((px - left, py + left * tilt), (px + length - left, py - (length - left) * tilt), rng)
+    return _render_pen([top + stem[1:], bar], rng.uniform(0.04, 0.09))
+
+
+def pen_one(rng: np.random.Generator) -> np.ndarray:
+    """A continental 1 drawn with a thin pen: an up-stroke 25-60% of the height leaning 25-55 degrees
+    from the stem, the stem itself upright or leaning, and a foot under a quarter of them.
+
+    Returns
+    -------
+    one : (28, 28) uint8 ndarray
+        Rendered like real input (see :func:`renormalize_digit`).
+    """
+    lean = rng.uniform(-0.1, 0.35)  # how far right the top is of the bottom, per unit of height
+    apex, bottom = (0.5 + lean / 2, 0.0), (0.5 - lean / 2, 1.0)
+    down = np.array([bottom[0] - apex[0], 1.0]) / np.hypot(bottom[0] - apex[0], 1.0)
+    angle = np.deg2rad(rng.uniform(25, 55))
+    direction = (down[0] * np.cos(angle) - down[1] * np.sin(angle), down[0] * np.sin(angle) + down[1] * np.cos(angle))
+    length = rng.uniform(0.25, 0.6)
+    flag_end = (apex[0] + length * direction[0], apex[1] + length * direction[1])
+    strokes = [_bent(flag_end, apex, rng)[:-1] + _bent(apex, bottom, rng, 0.03)]
+    if rng.random() < 0.25:
+        half = rng.uniform(0.12, 0.3)
+        strokes.append(_bent((bottom[0] - half, 1.0), (bottom[0] + half, 1.0), rng))
+    return _render_pen(strokes, rng.uniform(0.04, 0.09))
+
+
+def renormalize_digit(image: np.ndarray) -> np.ndarray:
+    """Re-render a 28x28 digit exactly as the preprocessing renders a photographed or scanned one.
+
+    Parameters
+    ----------
+    image : (28, 28) uint8 ndarray
+        One digit, ink bright on black. Not modified.
+
+    Returns
+    -------
+    rendered : (28, 28) uint8 ndarray
+        Its ink (pixels >= 128) with strokes reshaped to MNIST's 2.2 px, fit into 20x20 and centred by
+        mass, as :func:`hdr_core.preprocess.normalize` does; the input unchanged if it has no such ink.
+    """
+    try:
+        return np.round(normalize(image, image >= _INK, _FULL_FRAME) * 255).astype(np.uint8)
+    except BlankImageError:
+        return image.copy()
+
+
 def augment_batch(images: np.ndarray, augmentation: Augmentation, rng: np.random.Generator,
                   labels: np.ndarray | None = None) -> np.ndarray:
     """Randomly transform a batch of digits.
@@ -208,14 +349,23 @@ def augment_batch(images: np.ndarray, augmentation: Augmentation, rng: np.random
     restyle = rng.random(n) < augmentation.style
     # Drawn only when asked for, so runs without slant see the same random stream as before it existed.
     shears = rng.uniform(-augmentation.slant, augmentation.slant, n) if augmentation.slant else np.zeros(n)
+    elastic = rng.random(n) < augmentation.elastic if augmentation.elastic else np.zeros(n, bool)
+    renormalize = (rng.random(n) < augmentation.renormalize if augmentation.renormalize
+                   else np.zeros(n, bool))
     geometric = bool(augmentation.rotation or augmentation.zoom or augmentation.shift or augmentation.slant)
     for i in range(n):
         image = images[i]
         if labels is not None and restyle[i]:
+            # Half restyle MNIST's own digit, half are drawn afresh with a thin pen (MNIST's thick
+            # 1s and 7s, restyled, keep their heavy look, which real continental writing lacks).
             if labels[i] == 7:
-                image = cross_seven(image, rng)
+                image = pen_seven(rng) if rng.random() < 0.5 else cross_seven(image, rng)
             elif labels[i] == 1:
-                image = flag_one(image, rng)
+                image = pen_one(rng) if rng.random() < 0.5 else flag_one(image, rng)
+        if renormalize[i]:  # after the style variant, so its added strokes are re-rendered too
+            image = renormalize_digit(image)
+        if elastic[i]:
+            image = elastic_distort(image, rng)
         if geometric:
             matrix = cv2.getRotationMatrix2D(_CENTRE, float(angles[i]), float(scales[i]))
             if shears[i]:  # slant first, about the centre: x += k * (y - centre)

@@ -276,6 +276,8 @@ _FIELD_HELP = {
     "blur": "augmentation: probability of a slight blur",
     "style": "augmentation: probability of writing a 7 crossed or a 1 with a long up-stroke (digits only)",
     "slant": "augmentation: largest horizontal shear (italic slant), e.g. 0.3",
+    "elastic": "augmentation: probability of an elastic distortion that wobbles the strokes",
+    "renormalize": "augmentation: probability of re-rendering a digit as the preprocessing renders real input",
     "init_from": "start from this .keras model's weights (fine-tuning)",
     "early_stopping_patience": "stop after this many epochs without a better validation accuracy; 0 = off",
     "validation_fraction": "share of the training split held out to pick the best epoch",

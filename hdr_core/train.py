@@ -50,6 +50,8 @@ class TrainConfig:
     blur: float = 0.0  # augmentation: probability of a slight blur
     style: float = 0.0  # augmentation: probability of a continental 7 (crossed) or 1 (up-stroke); digits only
     slant: float = 0.0  # augmentation: largest horizontal shear (italic slant), e.g. 0.3
+    elastic: float = 0.0  # augmentation: probability of an elastic (wobbly-stroke) distortion
+    renormalize: float = 0.0  # augmentation: probability of rendering a digit as preprocessing renders real input
     init_from: str | None = None  # start from this .keras model's weights (fine-tuning) instead of random ones
     early_stopping_patience: int = 0  # epochs without a better validation accuracy before stopping; 0 = off
     validation_fraction: float = 0.1  # share of the training split held out to pick the best epoch
@@ -80,7 +82,8 @@ class TrainConfig:
 
     @property
     def augmentation(self) -> Augmentation:
-        return Augmentation(self.rotation, self.shift, self.zoom, self.thickness, self.blur, self.style, self.slant)
+        return Augmentation(self.rotation, self.shift, self.zoom, self.thickness, self.blur, self.style, self.slant,
+                            self.elastic, self.renormalize)
 
     @classmethod
     def from_preset(cls, preset: str, **overrides: Any) -> "TrainConfig":

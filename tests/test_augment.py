@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from hdr_core.augment import Augmentation, augment_batch
+from hdr_core.augment import Augmentation, augment_batch, pen_one, pen_seven, renormalize_digit
 
 
 def _digits(n=16):
@@ -67,9 +67,58 @@ def test_slant_leans_an_upright_stroke_both_ways_and_keeps_it_centred():
     assert Augmentation(slant=0.4).active
 
 
+def test_elastic_bends_strokes_locally_without_moving_the_digit():
+    stroke = np.zeros((1, 28, 28), np.uint8)
+    cv2.line(stroke[0], (14, 4), (14, 23), 255, 2)
+    bent = 0
+    for seed in range(10):
+        out = augment_batch(stroke, Augmentation(elastic=1.0), np.random.default_rng(seed))[0]
+        ys, xs = np.nonzero(out > 128)
+        rows = [xs[ys == y].mean() for y in range(6, 22) if (ys == y).any()]
+        assert len(rows) >= 14  # the stroke stays whole
+        assert max(abs(x - 14.5) for x in rows) <= 4  # bent by a few pixels, not torn or moved away
+        bent += max(rows) - min(rows) >= 1.0
+        assert abs(int(out.sum()) - int(stroke.sum())) < 0.35 * int(stroke.sum())
+    assert bent >= 7  # most fields visibly bend a straight line
+    # Probability 0 draws nothing, so recipes without it see the same random stream as before.
+    plain = Augmentation(rotation=10, shift=0.1)
+    images = _digits()
+    assert np.array_equal(augment_batch(images, plain, np.random.default_rng(3)),
+                          augment_batch(images, Augmentation(rotation=10, shift=0.1, elastic=0.0),
+                                        np.random.default_rng(3)))
+    assert Augmentation(elastic=0.5).active
+
+
+def _stroke_width(image):
+    ink = (image >= 128).astype(np.uint8)
+    contours, _ = cv2.findContours(ink, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    return 2 * ink.sum() / sum(cv2.arcLength(c, True) for c in contours)
+
+
+def test_renormalize_renders_a_digit_as_the_preprocessing_renders_real_input():
+    for thickness, widest in ((1, 3.0), (2, 4.0)):  # a thin pen and a marker, off-centre and half size
+        digit = np.zeros((28, 28), np.uint8)
+        cv2.putText(digit, "5", (2, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, 255, thickness)
+        out = renormalize_digit(digit)
+        assert out.dtype == np.uint8 and out.shape == (28, 28)
+        rows, cols = np.nonzero(out >= 64)
+        assert max(np.ptp(rows), np.ptp(cols)) + 1 in (20, 21)  # long side fit to MNIST's 20 px box
+        ys, xs = np.mgrid[:28, :28]
+        assert abs((out * ys).sum() / out.sum() - 13.5) <= 1 and abs((out * xs).sum() / out.sum() - 13.5) <= 1
+        # Near MNIST's 2.2 px: the thin pen thickened, the marker thinned (enlarged as it is to the
+        # 20 px box, its strokes would be about 6 px wide).
+        assert 1.6 <= _stroke_width(out) <= widest
+    faint = np.full((28, 28), 40, np.uint8)  # no ink to render: left as it is
+    assert np.array_equal(renormalize_digit(faint), faint)
+    images = _digits()
+    out = augment_batch(images, Augmentation(renormalize=1.0), np.random.default_rng(0))
+    assert np.array_equal(out, np.stack([renormalize_digit(i) for i in images]))
+
+
 @pytest.mark.parametrize("kwargs, match", [(dict(rotation=-1), "rotation"), (dict(shift=0.6), "shift"),
                                            (dict(zoom=1.5), "zoom"), (dict(blur=2), "blur"),
-                                           (dict(slant=-0.1), "slant")])
+                                           (dict(slant=-0.1), "slant"), (dict(elastic=1.5), "elastic"),
+                                           (dict(renormalize=-0.5), "renormalize")])
 def test_bad_strengths_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         Augmentation(**kwargs)
@@ -131,6 +180,43 @@ def test_flag_one_adds_an_up_stroke_down_to_the_left_and_sometimes_a_foot():
             assert xs.min() < 13 and xs.max() > 15  # level, on both sides of the stem
             feet += 1
     assert 0 < feet < 30
+
+
+def _runs(row):
+    """Lengths of the runs of ink in one row."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], row.astype(np.int8), [0]])))
+    return edges[1::2] - edges[0::2]
+
+
+def test_pen_sevens_are_crossed_and_rendered_like_real_input():
+    for seed in range(20):
+        seven = pen_seven(np.random.default_rng(seed))
+        assert seven.dtype == np.uint8 and seven.shape == (28, 28)
+        ink = seven >= 128
+        rows, cols = np.nonzero(ink)
+        assert np.ptp(rows) + 1 in (20, 21)  # taller than wide, fit to MNIST's box
+        assert 1.6 <= _stroke_width(seven) <= 3.2
+        top = rows.min()
+        # The top bar is one long run of ink; somewhere in the lower middle a bar crosses the stem:
+        # a row with a long run, or ink on both sides of the stem.
+        assert max(max(_runs(ink[r]), default=0) for r in range(top, top + 5)) >= 6 or \
+            max(len(_runs(ink[r])) for r in range(top, top + 7)) >= 2  # or a "v": two arms
+        assert any(max(_runs(ink[r]), default=0) >= 5 for r in range(top + 7, top + 15))
+    assert np.array_equal(pen_seven(np.random.default_rng(3)), pen_seven(np.random.default_rng(3)))
+
+
+def test_pen_ones_have_an_up_stroke_and_no_bar_across():
+    for seed in range(20):
+        one = pen_one(np.random.default_rng(seed))
+        ink = one >= 128
+        rows, cols = np.nonzero(ink)
+        assert np.ptp(rows) + 1 in (20, 21)
+        assert 1.6 <= _stroke_width(one) <= 3.2
+        top, bottom = rows.min(), rows.max()
+        apex = np.flatnonzero(ink[top]).mean()
+        assert cols[rows < top + 8].min() <= apex - 3  # the up-stroke hangs to the left of the top
+        middle = [max(_runs(ink[r]), default=0) for r in range(top + 9, bottom - 3)]
+        assert max(middle) <= 5  # only the stem in the middle: nothing crosses it
 
 
 def test_style_variants_need_labels_and_touch_only_ones_and_sevens():
