@@ -214,7 +214,6 @@ def elastic_distort(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
                      borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
-_FULL_FRAME = Box(0, 0, IMAGE_SIZE, IMAGE_SIZE)
 _PEN_CANVAS = 4 * IMAGE_SIZE  # continental digits are drawn at 4x and rendered down like real input
 
 
@@ -231,8 +230,13 @@ def _render_pen(strokes: list[list[tuple[float, float]]], width: float) -> np.nd
     for stroke in strokes:
         points = np.array([_pen_point(x, y, scale, margin) for x, y in stroke], np.int32)
         cv2.polylines(canvas, [points], False, 255, thickness=pen, lineType=cv2.LINE_AA, shift=_SUBPIXEL)
-    full = Box(0, 0, canvas.shape[1], canvas.shape[0])
-    return np.round(normalize(canvas, canvas >= _INK, full) * 255).astype(np.uint8)
+    return _render_like_input(canvas)
+
+
+def _render_like_input(image: np.ndarray) -> np.ndarray:
+    """(H, W) uint8 ink bright on black -> (28, 28) uint8 through ``preprocess.normalize``."""
+    full = Box(0, 0, image.shape[1], image.shape[0])
+    return np.round(normalize(image, image >= _INK, full) * 255).astype(np.uint8)
 
 
 def _bent(start, end, rng: np.random.Generator, bend: float = 0.06) -> list[tuple[float, float]]:
@@ -248,6 +252,11 @@ def _bent(start, end, rng: np.random.Generator, bend: float = 0.06) -> list[tupl
 def pen_seven(rng: np.random.Generator) -> np.ndarray:
     """A continental 7 drawn with a thin pen: top bar (straight, or dipped into a "v"), a long stem
     down to the left, and a bar across the stem a little below the middle.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Source of every proportion, angle and pen width; the same state draws the same digit.
 
     Returns
     -------
@@ -276,6 +285,11 @@ def pen_seven(rng: np.random.Generator) -> np.ndarray:
 def pen_one(rng: np.random.Generator) -> np.ndarray:
     """A continental 1 drawn with a thin pen: an up-stroke 25-60% of the height leaning 25-55 degrees
     from the stem, the stem itself upright or leaning, and a foot under a quarter of them.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Source of every proportion, angle and pen width; the same state draws the same digit.
 
     Returns
     -------
@@ -311,7 +325,7 @@ def renormalize_digit(image: np.ndarray) -> np.ndarray:
         mass, as :func:`hdr_core.preprocess.normalize` does; the input unchanged if it has no such ink.
     """
     try:
-        return np.round(normalize(image, image >= _INK, _FULL_FRAME) * 255).astype(np.uint8)
+        return _render_like_input(image)
     except BlankImageError:
         return image.copy()
 
