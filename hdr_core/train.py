@@ -82,8 +82,7 @@ class TrainConfig:
 
     @property
     def augmentation(self) -> Augmentation:
-        return Augmentation(self.rotation, self.shift, self.zoom, self.thickness, self.blur, self.style, self.slant,
-                            self.elastic, self.renormalize)
+        return Augmentation(**{f.name: getattr(self, f.name) for f in fields(Augmentation)})
 
     @classmethod
     def from_preset(cls, preset: str, **overrides: Any) -> "TrainConfig":

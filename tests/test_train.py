@@ -142,6 +142,14 @@ def test_config_round_trips_through_its_card(config):
     assert config.to_command().startswith("python -m hdr_core train ")
 
 
+def test_every_augmentation_setting_reaches_the_augmentation_it_names():
+    # Distinct values, so a setting passed to the wrong field cannot go unnoticed.
+    values = dict(rotation=11.0, shift=0.12, zoom=0.13, thickness=0.14, blur=0.15, slant=0.16, style=0.17,
+                  elastic=0.18, renormalize=0.19)
+    augmentation = TrainConfig(**values).augmentation
+    assert {name: getattr(augmentation, name) for name in values} == values
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(epochs=0), "epochs"), (dict(arch="vgg"), "vgg"), (dict(optimizer="adagrad"), "optimizer"),
     (dict(learning_rate=2.0), "learning_rate"), (dict(rotation=-5), "rotation"), (dict(train_limit=3), "train_limit")])
