@@ -87,7 +87,7 @@ _OPTIMIZERS = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD + momentum"}
 _SCHEDULES = {"constant": "constant", "exponential": "exponential decay", "onecycle": "one-cycle (warm-up, cosine)"}
 # Settings a preset's recipe fills in when it is picked.
 _RECIPE_FIELDS = ("epochs", "batch_size", "learning_rate", "optimizer", "lr_schedule", "l2", "label_smoothing",
-                  "rotation", "shift", "zoom", "thickness", "blur")
+                  "rotation", "shift", "zoom", "thickness", "blur", "style", "slant", "elastic", "renormalize")
 _CUSTOM_RECIPE = dict(epochs=3, batch_size=128, learning_rate=1e-3, optimizer="adam", lr_schedule="constant")
 
 _FORM_DEFAULTS: dict[str, Any] = {
@@ -175,6 +175,11 @@ def _apply_recipe() -> None:
 def _with(options: tuple, value: Any) -> list:
     """``options`` plus ``value`` (a recipe may use a value the list lacks), sorted."""
     return sorted(set(options) | ({value} if value is not None else set()))
+
+
+def _is_digits(name: str) -> bool:
+    """Whether the dataset's classes are the ten digits (the continental 1s and 7s need them)."""
+    return class_names(name) == tuple("0123456789")
 
 
 def _dataset_label(name: str) -> str:
@@ -280,6 +285,21 @@ def config_form_ui(*, disabled: bool = False) -> list[tuple[str, TrainConfig]]:
         values["thickness"] = st.slider("Stroke thickness change (probability)", 0.0, 1.0, step=0.1,
                                         key=_prime("thickness"), disabled=disabled)
         values["blur"] = st.slider("Blur (probability)", 0.0, 1.0, step=0.1, key=_prime("blur"), disabled=disabled)
+        values["slant"] = st.slider("Slant (± horizontal shear)", 0.0, 0.5, step=0.05, key=_prime("slant"),
+                                    disabled=disabled, help="Leans digits left or right, as italic handwriting does.")
+        values["elastic"] = st.slider("Wobbly strokes (probability)", 0.0, 1.0, step=0.1, key=_prime("elastic"),
+                                      disabled=disabled,
+                                      help="An elastic distortion that bends strokes a little, as a hand does.")
+        values["renormalize"] = st.slider(
+            "Render like a photo (probability)", 0.0, 1.0, step=0.1, key=_prime("renormalize"), disabled=disabled,
+            help="Redraws the digit as the Upload page renders a photo or scan: black and white, even strokes, "
+            "fit to 20x20 and centred. Helps the model read real input.")
+        digits = _is_digits(values["dataset"])
+        values["style"] = st.slider(
+            "Continental 1s and 7s (probability)", 0.0, 1.0, step=0.1, key=_prime("style"),
+            disabled=disabled or not digits,
+            help="Swaps a 7 for a crossed 7 and a 1 for one with a long up-stroke, as much of Europe writes them."
+            + ("" if digits else " Digit datasets only."))
     with st.expander("More settings", expanded=False):
         values["early_stopping"] = st.checkbox("Early stopping", key=_prime("early_stopping"), disabled=disabled,
                                                help="Stop when validation accuracy has not improved for a few epochs.")
@@ -311,6 +331,8 @@ def build_config(values: dict[str, Any]) -> TrainConfig:
         learning_rate=float(v["learning_rate"]), optimizer=v["optimizer"], lr_schedule=v["lr_schedule"],
         l2=float(v["l2"]), label_smoothing=float(v["label_smoothing"]), rotation=float(v["rotation"]),
         shift=float(v["shift"]), zoom=float(v["zoom"]), thickness=float(v["thickness"]), blur=float(v["blur"]),
+        slant=float(v["slant"]), elastic=float(v["elastic"]), renormalize=float(v["renormalize"]),
+        style=float(v["style"]) if _is_digits(v["dataset"]) else 0.0,
         early_stopping_patience=int(v["patience"]) if v["early_stopping"] else 0,
         train_limit=int(v["train_limit"]) or None, seed=int(v["seed"]),
     )

@@ -90,8 +90,9 @@ def test_page_renders_its_controls(at):
         assert at.number_input(key=key(widget_key)) is not None
     for widget_key in ("learning_rate", "l2", "train_limit"):
         assert at.select_slider(key=key(widget_key)) is not None
-    for widget_key in ("rotation", "shift", "zoom", "patience"):
+    for widget_key in ("rotation", "shift", "zoom", "slant", "elastic", "renormalize", "style", "patience"):
         assert at.slider(key=key(widget_key)) is not None
+    assert at.slider(key=key("style")).disabled is False  # MNIST's classes are the ten digits
     assert at.checkbox(key=key("early_stopping")).value is False
     assert at.button(key="train_start").disabled is False
     assert "How it works" in texts(at)
@@ -110,6 +111,17 @@ def test_picking_an_architecture_fills_in_its_recipe(at):
     assert at.slider(key=key("conv_blocks")).value == 2
     assert at.checkbox(key=key("batch_norm")).value is True
     assert not at.exception
+
+
+def test_every_augmentation_slider_reaches_the_training_config():
+    from hdr_app.train_ui import build_config
+
+    chosen = dict(rotation=12.0, shift=0.1, zoom=0.15, thickness=0.5, blur=0.3, slant=0.3, elastic=0.2,
+                  renormalize=0.5, style=0.4)
+    config = build_config({"arch": "fast", **chosen})
+    assert {name: getattr(config.augmentation, name) for name in chosen} == chosen
+    # Continental 1s and 7s only exist for digits: a letters run trains without them.
+    assert build_config({"arch": "fast", "dataset": "emnist-letters", **chosen}).style == 0.0
 
 
 def test_experiment_mode_builds_the_blog_grid(at):
