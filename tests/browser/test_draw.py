@@ -22,6 +22,7 @@ from tests.browser.conftest import (
     seen_image_src,
     stroke_and_wait,
     wait_for_new_input,
+    wait_until_idle,
 )
 
 pytestmark = pytest.mark.browser
@@ -57,6 +58,9 @@ def set_pen_width(page, width: int) -> None:
 
     after_rerun(page, press)
     assert int(slider.input_value()) == width
+    # Each key press may queue a rerun of its own: a stroke drawn while one is still under way can be
+    # lost when the canvas takes its new arguments, so wait until none is running.
+    wait_until_idle(page)
     page.wait_for_timeout(300)  # the canvas applies the new width once its data arrives
 
 
