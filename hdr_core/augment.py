@@ -250,8 +250,8 @@ def _bent(start, end, rng: np.random.Generator, bend: float = 0.06) -> list[tupl
 
 
 def pen_seven(rng: np.random.Generator) -> np.ndarray:
-    """A continental 7 drawn with a thin pen: top bar (straight, or dipped into a "v"), a long stem
-    down to the left, and a bar across the stem a little below the middle.
+    """A continental 7 drawn with a thin pen: top bar (straight, or dipped into a "v" as deep as a
+    "y"), a long stem down to the left, and a bar across the stem around or below the middle.
 
     Parameters
     ----------
@@ -269,13 +269,13 @@ def pen_seven(rng: np.random.Generator) -> np.ndarray:
     start = (rng.uniform(0.0, 0.1) * width, rng.uniform(0.0, 0.15))
     if rng.random() < 0.5:
         top = _bent(start, corner, rng)
-    else:
-        valley = (width * rng.uniform(0.3, 0.6), rng.uniform(0.12, 0.35))
+    else:  # a "v" dip, down to almost half the height in a "y"-topped 7
+        valley = (width * rng.uniform(0.3, 0.6), rng.uniform(0.12, 0.45))
         top = _bent(start, valley, rng)[:-1] + _bent(valley, corner, rng)
     stem = _bent(corner, bottom, rng)
-    t = rng.uniform(0.4, 0.65)
+    t = rng.uniform(0.4, 0.72)
     px, py = corner[0] + t * (bottom[0] - corner[0]), corner[1] + t * (bottom[1] - corner[1])
-    length = rng.uniform(0.3, 0.6)
+    length = rng.uniform(0.3, 0.7)
     left = length * rng.uniform(0.35, 0.65)
     tilt = np.tan(np.deg2rad(rng.uniform(-8, 8)))
     bar = _bent((px - left, py + left * tilt), (px + length - left, py - (length - left) * tilt), rng)
