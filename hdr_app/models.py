@@ -74,7 +74,8 @@ def _percent(value: Any) -> str | None:
         return None
     if not 0.0 <= number <= 1.0:
         return None
-    return f"{100 * number:.1f}%"
+    # Two decimals, as the cards and README give them: at one, 99.65% would show as 99.7%.
+    return f"{100 * number:.2f}%"
 
 
 def real_dev_accuracy(card: dict[str, Any]) -> float | None:
@@ -100,7 +101,7 @@ def card_summary(card: dict[str, Any], *, short: bool = False) -> str:
     Returns
     -------
     summary : str
-        For example ``"MNIST test 99.3% · real handwriting 94.0%"``; "" when the card has no figures.
+        For example ``"MNIST test accuracy 99.65% · real handwriting 97.22%"``; "" when the card has no figures.
     """
     parts: list[str] = []
     dataset = str(card.get("dataset") or "").upper() or "test"

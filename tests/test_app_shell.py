@@ -124,7 +124,7 @@ def test_picker_lists_shipped_models_with_card_figures():
     ]
     assert box.value == names[0], "the default model is not selected first"
     for info in shipped:
-        accuracy = f"{100 * float(info.card['test_accuracy']):.1f}%"
+        accuracy = f"{100 * float(info.card['test_accuracy']):.2f}%"
         assert any(accuracy in option for option in box.options)
     assert at.session_state[state.MODEL_CHOICE] == names[0]
 
@@ -158,7 +158,7 @@ def test_session_models_appear_in_the_picker():
     at = run_app(**{state.SESSION_MODELS: session_models})
     box = picker(at)
     assert "my first cnn" in box.options[-1]
-    assert "98.8%" in box.options[-1] and "this session" in box.options[-1]
+    assert "98.76%" in box.options[-1] and "this session" in box.options[-1]
     box.set_value("my first cnn").run()
     assert at.session_state[state.MODEL_CHOICE] == "my first cnn"
     assert any("trained in this session" in c.value for c in at.sidebar.caption)
@@ -170,9 +170,10 @@ def test_a_vanished_choice_falls_back_to_the_default():
 
 
 def test_card_summary_reads_real_handwriting_accuracy():
-    card = {"dataset": "mnist", "test_accuracy": 0.9971, "real_dev": {"accuracy": 0.95}, "params": 326826}
-    assert card_summary(card) == "MNIST test accuracy 99.7% · real handwriting 95.0% · 326,826 parameters"
-    assert card_summary(card, short=True) == "MNIST 99.7% · real 95.0%"
+    card = {"dataset": "mnist", "test_accuracy": 0.9965, "real_dev": {"accuracy": 0.95}, "params": 326826}
+    # Two decimals, as in the card and README: 99.65% must not read as 99.7%.
+    assert card_summary(card) == "MNIST test accuracy 99.65% · real handwriting 95.00% · 326,826 parameters"
+    assert card_summary(card, short=True) == "MNIST 99.65% · real 95.00%"
     assert card_summary({}) == ""
 
 
