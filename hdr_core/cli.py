@@ -53,7 +53,7 @@ from hdr_core import __version__  # noqa: E402
 from hdr_core.constants import DATA_DIR_ENV, DIGIT_CLASS_NAMES, MODELS_DIR_ENV  # noqa: E402
 from hdr_core.errors import HdrError, ModelError  # noqa: E402
 from hdr_core.models import PRESETS, ArchSpec  # noqa: E402
-from hdr_core.train import LR_SCHEDULES, OPTIMIZERS, TrainConfig  # noqa: E402
+from hdr_core.train import LR_SCHEDULES, OPTIMIZERS, PRECISIONS, TrainConfig  # noqa: E402
 from hdr_core.zoo import REFERENCE_PRESETS, ZOO_DIR  # noqa: E402
 
 __all__ = ["THRESHOLD_METHODS", "UsageError", "build_parser", "config_from_command", "main"]
@@ -284,8 +284,10 @@ _FIELD_HELP = {
     "train_limit": "use only this many training images (quick runs); None = all",
     "track_test_accuracy": "measure test accuracy after every epoch (benchmarks)",
     "seed": "seeds the split, shuffling, augmentation, weights and dropout",
+    "precision": "arithmetic while training: bfloat16 is about twice as fast on CPUs with AVX512-BF16 (the saved "
+                 "model is float32 either way)",
 }
-_FIELD_CHOICES = {"optimizer": OPTIMIZERS, "lr_schedule": LR_SCHEDULES}
+_FIELD_CHOICES = {"optimizer": OPTIMIZERS, "lr_schedule": LR_SCHEDULES, "precision": PRECISIONS}
 
 
 def _option(name: str) -> str:

@@ -28,6 +28,7 @@ from .models import ArchSpec, PRESETS, arch_from_json, arch_to_json, build_model
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 LR_SCHEDULES = ("constant", "exponential", "onecycle")
+PRECISIONS = ("float32", "bfloat16")
 
 
 @dataclass
@@ -58,6 +59,7 @@ class TrainConfig:
     train_limit: int | None = None  # use only this many training images (quick classroom runs)
     track_test_accuracy: bool = False  # measure test accuracy after every epoch (benchmarks; not for model choice)
     seed: int = 0  # seeds the split, shuffling, augmentation, weights and dropout
+    precision: str = "float32"  # bfloat16: compute in bfloat16 while training (faster on CPUs with AVX512-BF16)
 
     def __post_init__(self) -> None:
         if isinstance(self.arch, str) and self.arch not in PRESETS:
@@ -72,6 +74,8 @@ class TrainConfig:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if not 0 <= self.validation_fraction < 0.5:
             raise ValueError(f"validation_fraction must be in [0, 0.5), got {self.validation_fraction}")
         if self.train_limit is not None and self.train_limit < 10:
@@ -353,6 +357,34 @@ def _load_initial_weights(model, path: str) -> None:
         raise ModelError(f"cannot start from {path}: its layers do not match the chosen architecture ({error})") from None
 
 
+def _build_for_training(config: TrainConfig, n_classes: int):
+    """The untrained model, computing in ``config.precision``.
+
+    For bfloat16 the layers are built under Keras's ``mixed_bfloat16`` policy: weights stay float32,
+    convolutions run in bfloat16 and the softmax output stays float32 (see ``models._output``). The
+    policy is global in Keras, so it is set only while the layers are created; the Train page always
+    trains in float32 and never sees it.
+    """
+    import keras
+
+    if config.precision == "float32":
+        return build_model(config.arch, n_classes=n_classes, l2=config.l2)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(f"mixed_{config.precision}")
+    try:
+        return build_model(config.arch, n_classes=n_classes, l2=config.l2)
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def _as_float32(model, config: TrainConfig, n_classes: int):
+    """A float32 copy of a model trained in mixed precision (its weights are float32 already), so the
+    saved file predicts the same way, and as fast, on any CPU."""
+    copy = build_model(config.arch, n_classes=n_classes, l2=config.l2)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def split_validation(n: int, config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the training and validation parts of a training split of ``n`` images (seeded)."""
     order = np.random.default_rng([config.seed, 0, 0]).permutation(n)
@@ -397,7 +429,7 @@ def train(config: TrainConfig, *, progress: ProgressCallback | None = None, data
                data.y_train[val_idx].astype(np.int64))
 
     keras.utils.set_random_seed(config.seed)
-    model = build_model(config.arch, n_classes=n_classes, l2=config.l2)
+    model = _build_for_training(config, n_classes)
     if config.init_from:
         _load_initial_weights(model, config.init_from)
     model.compile(
@@ -423,6 +455,8 @@ def train(config: TrainConfig, *, progress: ProgressCallback | None = None, data
     timer.pause()
     if bridge.best_weights is not None:
         model.set_weights(bridge.best_weights)
+    if config.precision != "float32":
+        model = _as_float32(model, config, n_classes)
 
     evaluation = evaluate_model(model, data.x_test, data.y_test, n_classes)
     epochs_run = len(bridge.history.get("loss", []))

@@ -152,10 +152,28 @@ def test_every_augmentation_setting_reaches_the_augmentation_it_names():
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(epochs=0), "epochs"), (dict(arch="vgg"), "vgg"), (dict(optimizer="adagrad"), "optimizer"),
-    (dict(learning_rate=2.0), "learning_rate"), (dict(rotation=-5), "rotation"), (dict(train_limit=3), "train_limit")])
+    (dict(learning_rate=2.0), "learning_rate"), (dict(rotation=-5), "rotation"), (dict(train_limit=3), "train_limit"),
+    (dict(precision="float16"), "precision")])
 def test_bad_config_names_the_field(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TrainConfig(**kwargs)
+
+
+def test_bfloat16_training_learns_and_saves_a_float32_model(fonts, tmp_path):
+    import keras
+
+    from hdr_core.inference import load_model
+
+    config = TrainConfig(arch=TINY, epochs=3, batch_size=32, learning_rate=3e-3, precision="bfloat16")
+    result = train(config, dataset=fonts)
+    assert result.test_accuracy > 0.5
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is left as it was
+    assert {layer.dtype_policy.name for layer in result.model.layers} == {"float32"}
+    assert "--precision bfloat16" in config.to_command()
+    saved = load_model(save_model(result, tmp_path / "bf16"))
+    assert {layer.dtype_policy.name for layer in saved.layers} == {"float32"}
+    x = fonts.x_test[:8, ..., None].astype(np.float32) / 255
+    np.testing.assert_allclose(np.asarray(saved(x)), np.asarray(result.model(x)), atol=1e-6)
 
 
 def test_fine_tuning_starts_from_the_saved_weights(fonts, tmp_path):
