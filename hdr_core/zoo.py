@@ -66,10 +66,11 @@ def _reusable(card_path: Path, config) -> bool:
     """Whether ``card_path`` records a finished run of exactly ``config`` with its real-dev figures."""
     try:
         card = json.loads(card_path.read_text())
-    except (OSError, ValueError):
+        # Compared as TrainConfigs, so a card written before a field was added (it takes the default) still matches.
+        recorded = type(config).from_json(card["config"])
+    except (OSError, ValueError, KeyError, TypeError):
         return False
-    return (card.get("config") == config.to_json() and card_path.with_suffix(".keras").is_file()
-            and "real_dev" in card)
+    return recorded == config and card_path.with_suffix(".keras").is_file() and "real_dev" in card
 
 
 def run_zoo(presets: Iterable[str] = REFERENCE_PRESETS, *, out_dir: str | os.PathLike = ZOO_DIR,

@@ -58,6 +58,11 @@ def test_zoo_trains_scores_and_resumes(capsys, tmp_path, few_real_dev):
     # The same command again reuses the finished run instead of training.
     status, _, err = _run(capsys, *argv)
     assert status == 0 and "reusing" in err and "training:" not in err
+    # So does a card written before a TrainConfig field existed (the field takes its default).
+    del card["config"]["precision"]
+    (tmp_path / "zoo" / "tk-mlp.json").write_text(json.dumps(card))
+    status, _, err = _run(capsys, *argv)
+    assert status == 0 and "reusing" in err and "training:" not in err
 
 
 def test_write_table_replaces_only_what_is_between_the_markers(tmp_path):
