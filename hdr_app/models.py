@@ -61,10 +61,15 @@ class ModelChoiceInfo:
 
     @property
     def label(self) -> str:
-        """One line for the picker: name and the card's headline figures."""
-        figures = card_summary(self.card, short=True)
-        suffix = " (this session)" if self.kind == "session" else ""
-        return f"{self.name}{suffix}" + (f" · {figures}" if figures else "")
+        """One line for the picker: name, the card's headline figure, then "this session" for a model trained here.
+
+        Kept short enough for the sidebar's default width (about 33 characters show); the caption under
+        the picker gives the selected model's full figures.
+        """
+        parts = [self.name, card_summary(self.card, short=True)]
+        if self.kind == "session":
+            parts.append("this session")
+        return " · ".join(part for part in parts if part)
 
 
 def _percent(value: Any) -> str | None:
@@ -96,23 +101,26 @@ def card_summary(card: dict[str, Any], *, short: bool = False) -> str:
     card : dict
         A model card.
     short : bool, keyword-only
-        True gives the compact form used in the picker's options.
+        True gives the compact form used in the picker's options: the one figure that matters most, the
+        accuracy on real handwriting when the card has it, else the test accuracy.
 
     Returns
     -------
     summary : str
         For example ``"MNIST test accuracy 99.65% · real handwriting 97.22%"``; "" when the card has no figures.
     """
-    parts: list[str] = []
     dataset = str(card.get("dataset") or "").upper() or "test"
     test = _percent(card.get("test_accuracy"))
-    if test:
-        parts.append(f"{dataset} {test}" if short else f"{dataset} test accuracy {test}")
     real = real_dev_accuracy(card)
     real_text = _percent(real) if real is not None else None
+    if short:
+        return f"real {real_text}" if real_text else (f"{dataset} {test}" if test else "")
+    parts: list[str] = []
+    if test:
+        parts.append(f"{dataset} test accuracy {test}")
     if real_text:
-        parts.append(f"real {real_text}" if short else f"real handwriting {real_text}")
-    if not short and card.get("params"):
+        parts.append(f"real handwriting {real_text}")
+    if card.get("params"):
         try:
             parts.append(f"{int(card['params']):,} parameters")
         except (TypeError, ValueError):
@@ -225,8 +233,9 @@ def model_picker_ui() -> ModelChoiceInfo | None:
         key=state.MODEL_PICKER_WIDGET,
         format_func=lambda name: by_name[name].label,
         on_change=_sync_choice_from_widget,
-        help="The network every page uses. Shipped models show their MNIST test accuracy and, when "
-        "measured, their accuracy on real handwriting photos. Models you train appear here too.",
+        help="The network every page uses. Beside each is its accuracy on photos and scans of real "
+        "handwriting, or its test accuracy when that has not been measured; under the picker are all "
+        "the chosen model's figures. Models you train appear here too.",
     )
     summary = card_summary(selected.card)
     details = [summary] if summary else []

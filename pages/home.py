@@ -45,7 +45,8 @@ st.markdown(
     "3. **Dense layers** weigh that evidence and output a probability for each of the ten digits."
 )
 st.info(
-    "Start with **Draw**. The model in the sidebar is used on every page; the figures beside each one are "
-    "its accuracy on the MNIST test set and, when measured, on photos of real handwriting.",
+    "Start with **Draw**. The model in the sidebar is used on every page; the figure beside each one is "
+    "its accuracy on photos and scans of real handwriting (or, until that is measured, on the MNIST test "
+    "set); under the picker are all the chosen model's figures.",
     icon=":material/lightbulb:",
 )

@@ -123,9 +123,12 @@ def test_picker_lists_shipped_models_with_card_figures():
         ModelChoiceInfo(name=info.name, kind="shipped", card=info.card).label for info in shipped
     ]
     assert box.value == names[0], "the default model is not selected first"
-    for info in shipped:
-        accuracy = f"{100 * float(info.card['test_accuracy']):.2f}%"
-        assert any(accuracy in option for option in box.options)
+    for info, option in zip(shipped, box.options):
+        real = (info.card.get("real_dev") or {}).get("accuracy")
+        accuracy = f"{100 * float(real if real is not None else info.card['test_accuracy']):.2f}%"
+        assert accuracy in option
+        # About 33 characters show in the sidebar's select box at its default width.
+        assert len(option) <= 33, f"{option!r} is cut off in the sidebar"
     assert at.session_state[state.MODEL_CHOICE] == names[0]
 
 
@@ -173,8 +176,17 @@ def test_card_summary_reads_real_handwriting_accuracy():
     card = {"dataset": "mnist", "test_accuracy": 0.9965, "real_dev": {"accuracy": 0.95}, "params": 326826}
     # Two decimals, as in the card and README: 99.65% must not read as 99.7%.
     assert card_summary(card) == "MNIST test accuracy 99.65% · real handwriting 95.00% · 326,826 parameters"
-    assert card_summary(card, short=True) == "MNIST 99.65% · real 95.00%"
+    # The picker's options show one figure, real handwriting first, so they fit the sidebar.
+    assert card_summary(card, short=True) == "real 95.00%"
+    assert card_summary({"dataset": "mnist", "test_accuracy": 0.9912}, short=True) == "MNIST 99.12%"
     assert card_summary({}) == ""
+    assert card_summary({}, short=True) == ""
+
+
+def test_session_models_are_marked_after_their_figure():
+    session = ModelChoiceInfo(name="my blog CNN", kind="session",
+                              card={"dataset": "mnist", "test_accuracy": 0.991})
+    assert session.label == "my blog CNN · MNIST 99.10% · this session"
 
 
 # --------------------------------------------------------------------------------------------------
