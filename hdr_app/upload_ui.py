@@ -115,6 +115,8 @@ class Steps:
     ----------
     width, height : int
         Size of the original image (after EXIF rotation).
+    exif_turned : bool
+        Whether the file's EXIF orientation tag turned (or mirrored) the photo upright on loading.
     original, gray, binary, ink_bright, located : bytes
         Encoded images (JPEG for photos, PNG for black-and-white ones), at most ``DISPLAY_MAX_SIDE``
         pixels a side: the photo, its grayscale, the threshold's output (True = white), the same
@@ -142,6 +144,7 @@ class Steps:
 
     width: int
     height: int
+    exif_turned: bool
     original: bytes
     gray: bytes
     binary: bytes
@@ -449,7 +452,7 @@ def _digits_region(boxes: Sequence[Box], shape: tuple[int, int]) -> Box | None:
     return Box(x0, y0, x1 - x0, y1 - y0)
 
 
-def _make_steps(result: preprocess.Preprocessed) -> Steps:
+def _make_steps(result: preprocess.Preprocessed, *, exif_turned: bool = False) -> Steps:
     """Shrink a Preprocessed/MultiPreprocessed to what the page shows."""
     height, width = result.gray.shape
     scale = _display_scale(height, width)
@@ -484,6 +487,7 @@ def _make_steps(result: preprocess.Preprocessed) -> Steps:
     return Steps(
         width=int(width),
         height=int(height),
+        exif_turned=bool(exif_turned),
         original=_encode(_framed(photo), photo=True),
         gray=_encode(_framed(thumbnail(result.gray)), photo=True),
         binary=_encode(_framed(binary), photo=False),
@@ -528,7 +532,8 @@ def preprocess_file(data: bytes, name: str, *, threshold: str = "mean", mode: st
     try:
         image = preprocess.load_image(_named_source(data, name))
         steps_of = preprocess.segment if mode == "multi" else preprocess.preprocess
-        steps = _make_steps(steps_of(image, threshold=threshold))
+        steps = _make_steps(steps_of(image, threshold=threshold),
+                            exif_turned=preprocess.exif_orientation(data) != 1)
         return Outcome(name=name, mode=mode, threshold=threshold, steps=steps)
     except HdrError as error:
         return Outcome(name=name, mode=mode, threshold=threshold, error=str(error))
@@ -906,8 +911,9 @@ def pipeline_ui(result: FileResult) -> None:
     several = result.mode == "multi"
     aspect = steps.height / steps.width
     first = st.columns(3, gap="medium")
-    _step(first[0], 1, "Original", steps.original, f"{steps.width}×{steps.height} px, EXIF rotation applied",
-          aspect=aspect)
+    size = f"{steps.width}×{steps.height} px"
+    _step(first[0], 1, "Original", steps.original,
+          f"{size}, turned upright as the camera's EXIF tag says" if steps.exif_turned else size, aspect=aspect)
     _step(first[1], 2, "Grayscale", steps.gray, "Colour dropped, brightness kept", aspect=aspect)
     _step(first[2], 3, "Binarised", steps.binary, _threshold_caption(steps), aspect=aspect)
     second = st.columns(3, gap="medium")

@@ -47,6 +47,7 @@ __all__ = [
     "auto_invert",
     "binarize",
     "clean_ink",
+    "exif_orientation",
     "from_canvas",
     "load_image",
     "local_contrast",
@@ -67,6 +68,7 @@ SUPPORTED_FORMATS = "PNG, JPEG, WebP, BMP, TIFF or GIF"
 # Transparent pixels above this share mean "strokes drawn on transparency": the background then
 # becomes the colour that contrasts with the strokes; below it, transparency is just a margin.
 TRANSPARENT_BACKGROUND_SHARE = 0.5
+_EXIF_ORIENTATION = 0x0112  # the EXIF tag saying how to turn the stored image for display
 
 # --- Grayscale -----------------------------------------------------------------------------------
 # Luma with less spread than this (p0.1..p99.9 in grey levels) loses the ink of colour-on-colour
@@ -395,6 +397,32 @@ def load_image(
             f"{name} uses the colour mode {image.mode}, which cannot be converted to RGB ({error}). "
             "Save it as an ordinary RGB or grayscale PNG."
         ) from error
+
+
+def exif_orientation(source: str | Path | bytes | bytearray | memoryview | BinaryIO) -> int:
+    """The EXIF orientation tag that :func:`load_image` applies (phones store photos sideways).
+
+    Parameters
+    ----------
+    source : path, bytes or binary file object
+        The image file, as for :func:`load_image`.
+
+    Returns
+    -------
+    orientation : int
+        1..8 as in the EXIF standard; 1 (stored upright) when the file has no tag, an invalid one, or
+        cannot be read as an image (``load_image`` says what is wrong with it). Values 2..8 mean the
+        loaded image was turned and/or mirrored from how the file stores it.
+    """
+    try:
+        data, _ = _read_source(source)
+        with warnings.catch_warnings():  # only the header is read: a huge image is no bomb here
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                value = int(image.getexif().get(_EXIF_ORIENTATION, 1))
+    except Exception:  # noqa: BLE001 - no usable tag means nothing was turned
+        return 1
+    return value if 1 <= value <= 8 else 1
 
 
 def _open_checked(data: bytes, name: str, max_pixels: int) -> Image.Image:

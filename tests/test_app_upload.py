@@ -186,6 +186,9 @@ def test_exif_orientation_is_applied():
     data = encode(image, ".jpg", exif=exif.tobytes())
     steps = check_steps(upload_ui.preprocess_file(data, "phone.jpg"))
     assert (steps.width, steps.height) == (120, 200)  # portrait once the orientation is applied
+    assert steps.exif_turned  # the page says the photo was turned
+    plain = check_steps(upload_ui.preprocess_file(encode(image, ".jpg"), "plain.jpg"))
+    assert not plain.exif_turned  # and does not claim it for a photo without the tag
 
 
 def test_large_photo_is_shown_small_and_cached_small():

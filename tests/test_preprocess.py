@@ -226,6 +226,17 @@ def test_load_applies_exif_orientation():
     assert np.mean((loaded[:, :, 0] < 128) == (expected < 128)) > 0.98
     bar = box_of(loaded[:, :, 0] < 128)
     assert bar.h > 3 * bar.w and bar.x > 40
+    assert pp.exif_orientation(data) == 6
+
+
+def test_exif_orientation_is_1_without_a_usable_tag():
+    plain = encode(Image.fromarray(np.full((20, 30), 255, np.uint8)), "PNG")
+    assert pp.exif_orientation(plain) == 1
+    assert pp.exif_orientation(b"%PDF-1.7 not an image") == 1
+    exif = Image.Exif()
+    exif[0x0112] = 42  # out of the standard's 1..8
+    odd = encode(Image.fromarray(np.full((20, 30), 255, np.uint8)), "JPEG", exif=exif)
+    assert pp.exif_orientation(odd) == 1
 
 
 def test_load_from_path_and_file_object(tmp_path, three):
