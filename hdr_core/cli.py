@@ -779,7 +779,8 @@ class _TrainProgress:
 @contextlib.contextmanager
 def _stop_on_ctrl_c(progress: _TrainProgress) -> Iterator[None]:
     """While training, the first Ctrl-C asks ``progress`` to stop (the model so far is kept and saved);
-    a second one aborts."""
+    a second one aborts. A process started with SIGINT ignored (``nohup``, a background job of a
+    non-interactive shell) keeps ignoring it."""
 
     def handler(signum, frame):  # noqa: ARG001 - signal handler signature
         if progress.stop_requested:
@@ -787,8 +788,10 @@ def _stop_on_ctrl_c(progress: _TrainProgress) -> Iterator[None]:
         progress.stop_requested = True
         _progress("stopping after this batch; the model trained so far will be saved (Ctrl-C again to abort)")
 
+    previous = None
     try:
-        previous = signal.signal(signal.SIGINT, handler)
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+            previous = signal.signal(signal.SIGINT, handler)
     except ValueError:  # not the main thread: Ctrl-C cannot reach us anyway
         previous = None
     try:

@@ -357,14 +357,27 @@ def test_train_tiny_run_saves_model_and_card(capsys, data_dir, tmp_path, images)
     assert status == 0 and "digit" in _records(out)[0]
 
 
-def test_train_ctrl_c_stops_and_keeps_the_model(capsys, data_dir, tmp_path, monkeypatch):
+@pytest.fixture
+def sigint(request):
+    """SIGINT's handler set to ``request.param`` for the test (as a terminal or ``nohup`` starts Python), then put back."""
+    before = signal.signal(signal.SIGINT, request.param)
+    yield request.param
+    signal.signal(signal.SIGINT, before)
+
+
+def _train_pressing_ctrl_c(capsys, tmp_path, monkeypatch):
     def press_ctrl_c(self, epoch, batch, logs):
         if batch == 0:
             os.kill(os.getpid(), signal.SIGINT)
 
     monkeypatch.setattr(cli._TrainProgress, "on_batch_end", press_ctrl_c)
-    status, out, err = _run(capsys, "train", "--json", "--arch", "custom", "--spec", '{"conv_blocks": 1, "filters": 4}',
-                            "--epochs", "3", "--train-limit", "600", "--out", str(tmp_path))
+    return _run(capsys, "train", "--json", "--arch", "custom", "--spec", '{"conv_blocks": 1, "filters": 4}',
+                "--epochs", "3", "--train-limit", "600", "--out", str(tmp_path))
+
+
+@pytest.mark.parametrize("sigint", [signal.default_int_handler], indirect=True)
+def test_train_ctrl_c_stops_and_keeps_the_model(capsys, data_dir, tmp_path, monkeypatch, sigint):
+    status, out, err = _train_pressing_ctrl_c(capsys, tmp_path, monkeypatch)
     assert status == 0, err
     result = json.loads(out)
     assert result["interrupted"] and result["stopped"] and result["epochs"] == 1
@@ -372,6 +385,15 @@ def test_train_ctrl_c_stops_and_keeps_the_model(capsys, data_dir, tmp_path, monk
     saved = Path(result["model_path"])
     assert saved.parent == tmp_path and saved.name.startswith("custom-") and saved.with_suffix(".json").is_file()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+
+@pytest.mark.parametrize("sigint", [signal.SIG_IGN], indirect=True)
+def test_train_under_nohup_ignores_sigint_as_asked(capsys, data_dir, tmp_path, monkeypatch, sigint):
+    status, out, err = _train_pressing_ctrl_c(capsys, tmp_path, monkeypatch)
+    assert status == 0, err
+    result = json.loads(out)
+    assert not result["interrupted"] and result["epochs"] == 3
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
 # --------------------------------------------------------------------------------------------------
