@@ -714,6 +714,7 @@ def _evaluate_real_dev(args: argparse.Namespace, out: _Output, model_path: Path,
         "per_class": per_class,
         "class_names": list(DIGIT_CLASS_NAMES),
         "by_kind": summary["by_kind"],
+        "by_source": summary["by_source"],
         "numbers": [{**n, "path": short(n["path"])} for n in summary["numbers"]],
         "numbers_exact": summary["numbers_exact"],
         "n_failures": len(report.failures),
@@ -736,6 +737,11 @@ def _evaluate_real_dev(args: argparse.Namespace, out: _Output, model_path: Path,
                  f"accuracy {accuracy}")
         for kind, figures in result["by_kind"].items():
             out.text(f"  {kind:8s} {figures['accuracy']:.2%} of {figures['n']}")
+        if len(result["by_source"]) > 1:
+            out.text("  by source (the project each digit came from, largest first):")
+            for source, figures in result["by_source"].items():
+                misses = round(figures["n"] * (1 - figures["accuracy"]))
+                out.text(f"    {figures['accuracy']:7.2%} of {figures['n']:4d} ({misses} missed)  {source}")
         for number in result["numbers"]:
             out.text(f"  number {number['path']}: read {number['read']!r}, label {number['label']!r}")
         if report.failures:

@@ -65,6 +65,9 @@ class RealDevReport:
     n: int = 0
     correct: int = 0
     by_kind: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))  # kind -> [correct, n]
+    # source (labels.csv's source_repo) -> [correct, n]: each source is one project's writers and
+    # devices, so a low figure here says which handwriting the model misses; by_kind mixes writers.
+    by_source: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
     numbers: list[dict] = field(default_factory=list)  # per multi-digit file: path, label, read, exact
     failures: list[dict] = field(default_factory=list)  # per wrong or failed single digit: path, label, predicted/error
 
@@ -80,6 +83,8 @@ class RealDevReport:
             "n": self.n,
             "accuracy": round(self.accuracy, 5),
             "by_kind": {kind: {"n": n, "accuracy": round(c / n, 5)} for kind, (c, n) in sorted(self.by_kind.items())},
+            "by_source": {source: {"n": n, "accuracy": round(c / n, 5)}
+                          for source, (c, n) in sorted(self.by_source.items(), key=lambda item: -item[1][1])},
             "numbers": self.numbers,
             "numbers_exact": sum(1 for r in self.numbers if r["exact"]),
             "failures": self.failures,
@@ -139,6 +144,7 @@ def score_real_dev(predict_proba: Callable[[np.ndarray], np.ndarray], prepared: 
     for sample, message in prepared.errors:
         report.n += 1
         report.by_kind[sample.kind][1] += 1
+        report.by_source[sample.source][1] += 1
         report.failures.append({"path": str(sample.path), "label": sample.label, "error": message})
     if len(prepared.inputs):
         predicted = np.asarray(predict_proba(prepared.inputs)).argmax(axis=1)
@@ -148,6 +154,8 @@ def score_real_dev(predict_proba: Callable[[np.ndarray], np.ndarray], prepared: 
             report.correct += ok
             report.by_kind[sample.kind][0] += ok
             report.by_kind[sample.kind][1] += 1
+            report.by_source[sample.source][0] += ok
+            report.by_source[sample.source][1] += 1
             if not ok:
                 report.failures.append({"path": str(sample.path), "label": sample.label, "predicted": str(int(digit))})
     for sample, multi in prepared.numbers:

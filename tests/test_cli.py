@@ -327,6 +327,9 @@ def test_evaluate_real_dev(capsys, data_dir):
     assert result["dataset"] == "real-dev" and result["threshold"] == "otsu"
     assert 0 < result["n"] <= 25 and set(result) >= {"accuracy", "by_kind", "numbers", "failures", "per_class"}
     assert len(result["failures"]) <= cli.MAX_FAILURES_SHOWN and result["n_failures"] >= len(result["failures"])
+    assert sum(figures["n"] for figures in result["by_source"].values()) == result["n"]
+    status, out, _ = _run(capsys, "evaluate", "--dataset", "real-dev", "--limit", "25")
+    assert status == 0 and ("by source" in out) == (len(result["by_source"]) > 1)
     status, out, _ = _run(capsys, "evaluate", "--json", "--dataset", "real-dev", "--kind", "multi")
     numbers = json.loads(out)["numbers"]
     assert numbers and all(set(n) >= {"path", "label", "read", "exact"} for n in numbers)

@@ -504,3 +504,26 @@ def test_mnist_idx_found_in_mnist_idx_subfolder(tmp_path, data_file):
 
     assert dataset.source == str(data_file("mnist-idx").resolve())
     assert dataset.x_test.shape == (10000, 28, 28)
+
+
+# --------------------------------------------------------------------------------------------------
+# Real-dev scoring (samples made up here; the real files are read in test_cli and test_zoo)
+# --------------------------------------------------------------------------------------------------
+
+
+def test_real_dev_score_counts_by_kind_and_by_source():
+    from hdr_core.realdev import PreparedRealDev, RealSample, score_real_dev
+
+    def sample(label, source, kind):
+        return RealSample(Path(f"/nowhere/{source}/{label}.png"), label, source, kind)
+
+    singles = [sample("1", "alice", "scan"), sample("2", "alice", "scan"), sample("3", "bob", "photo")]
+    inputs = np.zeros((3, 28, 28), np.float32)
+    unreadable = sample("4", "bob", "photo")
+    prepared = PreparedRealDev(singles, inputs, [(unreadable, "no ink found")], [])
+    reads = np.eye(10, dtype=np.float32)[[1, 7, 3]]  # alice's 2 is read as 7
+    report = score_real_dev(lambda x: reads[: len(x)], prepared).to_json()
+    assert report["n"] == 4 and report["accuracy"] == 0.5
+    assert report["by_kind"] == {"photo": {"n": 2, "accuracy": 0.5}, "scan": {"n": 2, "accuracy": 0.5}}
+    assert report["by_source"] == {"alice": {"n": 2, "accuracy": 0.5}, "bob": {"n": 2, "accuracy": 0.5}}
+    assert {f["label"] for f in report["failures"]} == {"2", "4"}
