@@ -20,6 +20,18 @@ from hdr_core.errors import BlankImageError, HdrError
 ensure_app_shell()  # first: makes app.py wrap this page even on a fresh server's first request
 
 DEFAULT_PEN = 20  # px on the 280 px canvas: about an MNIST stroke once shrunk to 28 x 28
+# The three boxes need a row of 284 + 228 + 128 (the answer's least width) + 2 x 64 (gaps) = 768 px.
+# In a narrower row (a phone, a tablet, a laptop with the sidebar open) they wrap, and the answer then
+# comes second, beside or just under the canvas, instead of below the 28 x 28 image, out of sight.
+NARROW_CSS = """<style>
+.st-key-draw_row { container-type: inline-size; }
+@container (max-width: 767px) {
+  /* the flex items are the layout wrappers Streamlit puts around each keyed container */
+  .st-key-draw_answer, :has(> .st-key-draw_answer) { order: 1; }
+  .st-key-draw_seen, :has(> .st-key-draw_seen) { order: 2; }
+}
+@media (max-width: 640px) { .st-key-draw_row { gap: 1rem; } }
+</style>"""
 
 st.title("Draw a digit")
 st.caption(
@@ -36,11 +48,12 @@ except HdrError as error:
 @st.fragment
 def drawing_ui(predictor: InstantPredictor, model_name: str) -> None:
     """Canvas, the image the network sees, and its answer (reruns alone after every stroke)."""
-    # Fixed-width boxes side by side that wrap under each other on a phone.
-    row = st.container(horizontal=True, gap="large")
+    # Fixed-width boxes side by side that wrap under each other on a phone, where the answer moves up
+    # to just under the canvas (NARROW_CSS) instead of sitting below the 28 x 28 image.
+    row = st.container(horizontal=True, gap="large", key="draw_row")
     draw_box = row.container(width=CANVAS_SIZE + 4)
-    seen_box = row.container(width=SEEN_SIZE + 4)
-    answer_box = row.container(width="stretch")
+    seen_box = row.container(width=SEEN_SIZE + 4, key="draw_seen")
+    answer_box = row.container(width="stretch", key="draw_answer")
 
     with draw_box:
         st.markdown("**Your drawing**")
@@ -75,6 +88,7 @@ def drawing_ui(predictor: InstantPredictor, model_name: str) -> None:
         seen_ui(model_input)
 
 
+st.html(NARROW_CSS)  # style only: Streamlit puts it out of the page flow, it takes no space
 drawing_ui(predictor, choice.name)
 
 with st.expander("Why does the network need the 28 × 28 step?"):

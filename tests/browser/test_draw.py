@@ -126,3 +126,30 @@ def test_undo_restores_the_previous_answer_and_clear_empties_the_page(page):
     page.locator(METRIC_VALUE).wait_for(state="detached")
     assert prediction_text(page) is None
     assert page.locator(SEEN_IMAGE).count() == 1  # the empty 28 x 28 view stays, all black
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def phone_page(browser, app_url: str):
+    """A fresh page the size of a phone screen (the boxes of the Draw page stack under each other)."""
+    context = browser.new_context(viewport=PHONE)
+    context.set_default_timeout(30_000)
+    tab = context.new_page()
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+def test_on_a_phone_the_answer_comes_right_under_the_canvas(phone_page, app_url):
+    page = phone_page
+    canvas = open_draw_page(page, app_url)
+    assert draw_digit(page, canvas, DIGITS["7"]) == "7"
+    page.screenshot(path=f"{SCREENSHOTS}/hdr_draw_phone_7.png")
+    answer = page.locator(METRIC_VALUE).first.bounding_box()
+    seen = page.locator(SEEN_IMAGE).bounding_box()
+    assert answer["y"] > canvas.bounding_box()["y"], "the answer belongs under the canvas"
+    assert answer["y"] < seen["y"], "the answer must come before the 28 x 28 image, not two screens down"
+    assert answer["y"] + answer["height"] <= PHONE["height"], "the answer must be on screen without scrolling"
