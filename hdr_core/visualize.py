@@ -393,8 +393,9 @@ def grad_cam(model: keras.Model, x: np.ndarray, class_index: int, layer: str | N
     Returns
     -------
     heatmap : (28, 28) float32 ndarray
-        ReLU of the gradient-weighted sum of the layer's feature maps, resized to 28x28 (bilinear) and
-        divided by its maximum: values in [0, 1].
+        ReLU of the gradient-weighted sum of the layer's feature maps, divided by its maximum: values in
+        [0, 1]. Each unit's value sits on the image pixel at the centre of its receptive field, bilinear
+        in between and 0 beyond the outermost units (for "valid" convs these cover only the middle).
 
     Raises
     ------
@@ -431,8 +432,75 @@ def grad_cam(model: keras.Model, x: np.ndarray, class_index: int, layer: str | N
         return np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.float32)
     weights = np.asarray(gradient, dtype=np.float32)[0].mean(axis=(0, 1))  # (k,)
     cam = np.maximum(np.asarray(feature_maps, dtype=np.float32)[0] @ weights, 0.0)  # (h, w)
-    cam = cv2.resize(cam, (IMAGE_SIZE, IMAGE_SIZE), interpolation=cv2.INTER_LINEAR)
-    return _normalise(np.maximum(cam, 0.0))
+    return _normalise(np.maximum(_to_image_grid(model, layer, cam), 0.0))
+
+
+def _unit_centres(model: keras.Model, layer: str) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """Where the units of ``layer``'s feature maps sit on the 28 x 28 image.
+
+    Returns ``((start_y, step_y), (start_x, step_x))``: unit ``(i, j)`` is centred on image pixel
+    ``(start_y + i * step_y, start_x + j * step_x)`` (the centre of its receptive field). Worked out layer
+    by layer from kernel size, stride, dilation and padding, for a chain of Conv2D, pooling and
+    shape-keeping layers; None for any other graph (a branch, a resize), where the caller stretches.
+    """
+    import keras
+
+    spatial = (keras.layers.Conv2D, keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)
+    start, step = [0.0, 0.0], [1.0, 1.0]
+    size: tuple[int, ...] = (IMAGE_SIZE, IMAGE_SIZE)
+    previous = None
+    for item in _non_input_layers(model):
+        try:
+            inputs = item.input if isinstance(item.input, (list, tuple)) else [item.input]
+        except (AttributeError, ValueError):  # a layer called more than once has no single input
+            return None
+        history = getattr(inputs[0], "_keras_history", None)
+        if len(inputs) != 1 or history is None or (previous is not None and history[0] is not previous):
+            return None  # not a plain chain
+        shape = _tensor_shape(item.output)
+        if isinstance(item, spatial):
+            if len(shape) != 4 or getattr(item, "data_format", "channels_last") != "channels_last":
+                return None
+            if isinstance(item, keras.layers.Conv2D):
+                kernel, dilation = item.kernel_size, item.dilation_rate
+            else:
+                kernel, dilation = item.pool_size, (1, 1)
+            out = []
+            for axis in range(2):
+                k, s, d = int(kernel[axis]), int(item.strides[axis]), int(dilation[axis])
+                pad = _padding_before(item.padding, size[axis], k, s, d)
+                start[axis] += step[axis] * ((k - 1) * d / 2 - pad)
+                step[axis] *= s
+                out.append(-(-size[axis] // s) if item.padding == "same" else (size[axis] - (k - 1) * d - 1) // s + 1)
+            size = tuple(out)
+        elif len(shape) != 4 or tuple(shape[1:3]) != size:
+            return None  # not batch norm, an activation, dropout... (which keep every unit in place)
+        if len(shape) != 4 or tuple(shape[1:3]) != size:
+            return None  # our arithmetic disagrees with Keras: do not pretend to know
+        if item.name == layer:
+            return (start[0], step[0]), (start[1], step[1])
+        previous = item
+    return None
+
+
+def _to_image_grid(model: keras.Model, layer: str, cam: np.ndarray) -> np.ndarray:
+    """A (h, w) map over ``layer``'s units -> (28, 28) float32, each pixel reading the units around it.
+
+    Each unit's value is placed at the centre of its receptive field (bilinear in between, the nearest
+    edge unit beyond the outermost centres). An 8 x 8 map of a "valid" conv covers only the middle of
+    the image; stretching it over the whole 28 x 28 frame would paint the edge units' values onto the
+    empty border, away from the ink they looked at.
+    """
+    centres = _unit_centres(model, layer)
+    if centres is None:
+        return cv2.resize(cam, (IMAGE_SIZE, IMAGE_SIZE), interpolation=cv2.INTER_LINEAR)
+    (start_y, step_y), (start_x, step_x) = centres
+    # Image pixel (u, v) reads the map at ((u - start_x) / step_x, (v - start_y) / step_y).
+    inverse = np.array([[1 / step_x, 0, -start_x / step_x], [0, 1 / step_y, -start_y / step_y]], np.float64)
+    return cv2.warpAffine(
+        np.ascontiguousarray(cam, np.float32), inverse, (IMAGE_SIZE, IMAGE_SIZE),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT, borderValue=0,
+    )
 
 
 # --------------------------------------------------------------------------------------------------

@@ -330,6 +330,34 @@ def test_grad_cam_shape_range_finite(name, functional_model, sequential_model):
     )
 
 
+@pytest.mark.parametrize("sequential", [False, True])
+def test_grad_cam_lays_a_strided_valid_conv_map_over_the_ink_it_read(sequential):
+    # One 5 x 5 all-ones filter, stride 2, no padding: a 12 x 12 map whose unit j reads pixels 2j..2j+4,
+    # so it is centred on pixel 2j + 2 and covers only pixels 2..24 of the image. A 4 x 4 blob at
+    # pixels 20..23 fills most the window of unit 10 (centred on pixel 22). Stretching the map over the
+    # whole frame would paint that unit at pixel 24, beside the blob.
+    conv = layers.Conv2D(1, 5, strides=2, padding="valid", activation="relu", name="conv")
+    stack = [conv, layers.GlobalAveragePooling2D(name="gap"), layers.Dense(2, activation="softmax", name="out")]
+    if sequential:
+        model = keras.Sequential([keras.Input((28, 28, 1)), *stack])
+    else:
+        inputs = keras.Input((28, 28, 1), name="image")
+        x = inputs
+        for layer in stack:
+            x = layer(x)
+        model = keras.Model(inputs, x)
+    conv.set_weights([np.ones((5, 5, 1, 1), np.float32), np.zeros(1, np.float32)])
+    model.get_layer("out").set_weights([np.array([[1.0, -1.0]], np.float32), np.zeros(2, np.float32)])
+    image = np.zeros((28, 28), np.float32)
+    image[20:24, 20:24] = 1.0
+
+    heat = visualize.grad_cam(model, image, 0, layer="conv")
+    peak = np.unravel_index(int(np.argmax(heat)), heat.shape)
+    assert peak == (22, 22) and heat[22, 22] == pytest.approx(1.0)
+    assert heat[:12, :12].max() == 0.0  # no unit there saw any ink
+    assert heat[26:, :].max() == 0.0 and heat[:, 26:].max() == 0.0  # beyond the last unit's centre, by 2 px
+
+
 def test_grad_cam_without_conv_layers_says_so(mlp_model):
     with pytest.raises(ValueError, match="needs a convolutional layer.*has none") as info:
         visualize.grad_cam(mlp_model, _image(), 0)
