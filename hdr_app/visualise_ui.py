@@ -56,6 +56,7 @@ ACCENT = "#2563eb"  # the theme's primary colour
 MARK_COLOUR = "#22d3ee"  # frames on images: the patch, the chosen position
 GAP_COLOUR = "#94a3b8"
 CHART_CONFIG = {"displayModeBar": False}
+GRAD_CAM_MIN_SIDE = 10  # default Grad-CAM layer: the last with maps at least this big (see grad_cam_default)
 _FONT = dict(size=12)
 
 # Layers that act element-wise on a conv's output and belong to its stage ("conv -> BN -> ReLU").
@@ -135,12 +136,18 @@ class ModelView:
         return next((s for s in self.stages if layer in s.layers), None)
 
     def grad_cam_default(self) -> str | None:
-        """The last stage with feature maps at least 5x5 (a 1x1 or 3x3 map locates nothing)."""
+        """The last stage with feature maps at least 10 x 10 (or the largest maps there are).
+
+        Deeper layers know more about the class, but their maps are coarser. On ``hdr-accurate`` the
+        8 x 8 ``conv_5`` maps gave nearly the same picture for the answer and the runner-up (correlation
+        0.39 over 40 MNIST test digits, against 0.07 for the 10 x 10 ``conv_4``) and lit up most of the
+        frame; a 1 x 1 or 4 x 4 map locates nothing at all.
+        """
         spatial = [s for s in self.spatial_stages if s.role in ("conv", "pool", "spatial")]
         if not spatial:
             return None
-        big = [s for s in spatial if min(s.shape[:2]) >= 5]
-        return (big or spatial)[-1].name
+        big = [s for s in spatial if min(s.shape[:2]) >= GRAD_CAM_MIN_SIDE]
+        return big[-1].name if big else max(spatial, key=lambda s: min(s.shape[:2])).name
 
 
 def _inbound(layer: Any) -> list[str] | None:

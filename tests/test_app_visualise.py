@@ -261,7 +261,7 @@ def test_stages_group_conv_batch_norm_relu_and_skip_dropout():
     assert not any(s.name.startswith("dropout") for s in view.stages)
     assert view.output_stage.name == "probabilities"
     assert [s.name for s in view.vector_stages] == ["flatten"]
-    assert view.grad_cam_default() == "conv_5_relu"  # conv_6 is 4x4, conv_7 1x1
+    assert view.grad_cam_default() == "conv_4_relu"  # the last with maps >= 10x10: conv_5 is 8x8
     assert view.params == build_model("accurate").count_params()
 
 
