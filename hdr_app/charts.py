@@ -15,6 +15,7 @@ __all__ = [
     "ACCENT",
     "MUTED",
     "PLOTLY_CONFIG",
+    "bar_labels",
     "enlarge",
     "heatmap",
     "pixel_image_html",
@@ -33,6 +34,43 @@ PLOTLY_CONFIG = {"displayModeBar": False, "scrollZoom": False, "responsive": Tru
 def _figure(data: list[dict], layout: dict) -> go.Figure:
     """A Figure from plain dicts, skipping plotly's (slow) property validation."""
     return go.Figure({"data": data, "layout": layout}, skip_invalid=False, _validate=False)
+
+
+LABEL_FROM = 0.05  # bars under 5% get no label (hover still tells): a row of "1%" labels ran together
+LABEL_GAP = 0.15  # neighbouring labels closer in height than this would overlap in a narrow column
+
+
+def bar_labels(probabilities: np.ndarray) -> list[str]:
+    """The percentage printed above each bar: the top bar always, others from 5%, never two that collide.
+
+    Labels sit just above their bars, so two neighbouring bars of similar height put their labels side
+    by side; on the Draw page a bar is about 16 px wide and "40%" about 25 px, so they would overlap.
+    The taller bar keeps its label.
+
+    Parameters
+    ----------
+    probabilities : (n,) float ndarray
+        One probability per class, in [0, 1].
+
+    Returns
+    -------
+    labels : list of str
+        ``n`` strings, ``"96%"`` or ``""``.
+    """
+    probs = np.asarray(probabilities, dtype=np.float64).ravel()
+    labels = [""] * probs.size
+    if probs.size == 0 or probs.max() <= 0:
+        return labels
+    top = int(np.argmax(probs))
+    for i in sorted(range(probs.size), key=lambda k: -probs[k]):
+        if i != top and probs[i] < LABEL_FROM:
+            break
+        clash = any(
+            0 <= j < probs.size and labels[j] and abs(probs[j] - probs[i]) < LABEL_GAP for j in (i - 1, i + 1)
+        )
+        if not clash:
+            labels[i] = f"{100 * probs[i]:.0f}%"
+    return labels
 
 
 def probability_chart(
@@ -75,7 +113,7 @@ def probability_chart(
         colors[int(highlight)] = ACCENT
     elif probs.max() > 0:  # all zeros (nothing to predict yet): no highlight
         colors[int(np.argmax(probs))] = ACCENT
-    text = [f"{100 * p:.0f}%" if p >= 0.005 else "" for p in probs]
+    text = bar_labels(probs)
     many = probs.size > 12
     bar = {
         "type": "bar",
