@@ -473,10 +473,10 @@ def _unit_centres(model: keras.Model, layer: str) -> tuple[tuple[float, float], 
                 step[axis] *= s
                 out.append(-(-size[axis] // s) if item.padding == "same" else (size[axis] - (k - 1) * d - 1) // s + 1)
             size = tuple(out)
+            if tuple(shape[1:3]) != size:
+                return None  # our arithmetic disagrees with Keras: do not pretend to know
         elif len(shape) != 4 or tuple(shape[1:3]) != size:
             return None  # not batch norm, an activation, dropout... (which keep every unit in place)
-        if len(shape) != 4 or tuple(shape[1:3]) != size:
-            return None  # our arithmetic disagrees with Keras: do not pretend to know
         if item.name == layer:
             return (start[0], step[0]), (start[1], step[1])
         previous = item
@@ -486,8 +486,8 @@ def _unit_centres(model: keras.Model, layer: str) -> tuple[tuple[float, float], 
 def _to_image_grid(model: keras.Model, layer: str, cam: np.ndarray) -> np.ndarray:
     """A (h, w) map over ``layer``'s units -> (28, 28) float32, each pixel reading the units around it.
 
-    Each unit's value is placed at the centre of its receptive field (bilinear in between, the nearest
-    edge unit beyond the outermost centres). An 8 x 8 map of a "valid" conv covers only the middle of
+    Each unit's value is placed at the centre of its receptive field (bilinear in between, fading to 0
+    within one unit's step beyond the outermost centres). An 8 x 8 map of a "valid" conv covers only the middle of
     the image; stretching it over the whole 28 x 28 frame would paint the edge units' values onto the
     empty border, away from the ink they looked at.
     """
