@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 __all__ = [
     "ACCENT",
     "MUTED",
+    "NARROW_LABEL_GAP",
     "PLOTLY_CONFIG",
     "bar_labels",
     "enlarge",
@@ -37,20 +38,22 @@ def _figure(data: list[dict], layout: dict) -> go.Figure:
 
 
 LABEL_FROM = 0.05  # bars under 5% get no label (hover still tells): a row of "1%" labels ran together
-LABEL_GAP = 0.15  # neighbouring labels closer in height than this would overlap in a narrow column
+NARROW_LABEL_GAP = 0.15  # in a narrow chart, neighbouring labels closer in height than this overlap
 
 
-def bar_labels(probabilities: np.ndarray) -> list[str]:
-    """The percentage printed above each bar: the top bar always, others from 5%, never two that collide.
+def bar_labels(probabilities: np.ndarray, *, gap: float = 0.0) -> list[str]:
+    """The percentage printed above each bar: the top bar always, others from 5%.
 
     Labels sit just above their bars, so two neighbouring bars of similar height put their labels side
-    by side; on the Draw page a bar is about 16 px wide and "40%" about 25 px, so they would overlap.
-    The taller bar keeps its label.
+    by side; in a narrow chart (the Draw page: about 16 px a bar, "40%" is about 25 px) they overlap.
+    There, pass ``gap``: of two neighbours closer in height than that, only the taller is labelled.
 
     Parameters
     ----------
     probabilities : (n,) float ndarray
         One probability per class, in [0, 1].
+    gap : float, keyword-only
+        Least height difference (in probability) between labelled neighbours; 0 labels them all.
 
     Returns
     -------
@@ -66,7 +69,7 @@ def bar_labels(probabilities: np.ndarray) -> list[str]:
         if i != top and probs[i] < LABEL_FROM:
             break
         clash = any(
-            0 <= j < probs.size and labels[j] and abs(probs[j] - probs[i]) < LABEL_GAP for j in (i - 1, i + 1)
+            0 <= j < probs.size and labels[j] and abs(probs[j] - probs[i]) < gap for j in (i - 1, i + 1)
         )
         if not clash:
             labels[i] = f"{100 * probs[i]:.0f}%"
@@ -80,6 +83,7 @@ def probability_chart(
     highlight: int | None = None,
     height: int = 260,
     title: str | None = None,
+    label_gap: float = 0.0,
 ) -> go.Figure:
     """Bar chart of every class's probability, the top (or ``highlight``) class in the accent colour.
 
@@ -95,6 +99,8 @@ def probability_chart(
     height : int, keyword-only
         Figure height in pixels.
     title : str, keyword-only, optional
+    label_gap : float, keyword-only
+        For a narrow chart: see :func:`bar_labels` (``NARROW_LABEL_GAP`` suits the Draw page).
 
     Returns
     -------
@@ -113,7 +119,7 @@ def probability_chart(
         colors[int(highlight)] = ACCENT
     elif probs.max() > 0:  # all zeros (nothing to predict yet): no highlight
         colors[int(np.argmax(probs))] = ACCENT
-    text = bar_labels(probs)
+    text = bar_labels(probs, gap=label_gap)
     many = probs.size > 12
     bar = {
         "type": "bar",

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import streamlit as st
 
-from hdr_app.charts import PLOTLY_CONFIG, pixel_image_html, probability_chart
+from hdr_app.charts import NARROW_LABEL_GAP, PLOTLY_CONFIG, pixel_image_html, probability_chart
 from hdr_core import preprocess
 
 __all__ = ["CANVAS_SIZE", "NOT_SURE_BELOW", "SEEN_SIZE", "CanvasDrawing", "answer_ui", "canvas_ui",
@@ -249,7 +249,7 @@ def answer_ui(predictor, model_input: np.ndarray | None, model_name: str) -> Non
                 icon=":material/help:",
             )
     st.plotly_chart(
-        probability_chart(probabilities, predictor.class_names, height=230),
+        probability_chart(probabilities, predictor.class_names, height=230, label_gap=NARROW_LABEL_GAP),
         config=PLOTLY_CONFIG,
         key="draw_probabilities",
     )

@@ -15,7 +15,17 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from hdr_app import state
-from hdr_app.charts import ACCENT, MUTED, bar_labels, enlarge, heatmap, pixel_image_html, png_data_uri, probability_chart
+from hdr_app.charts import (
+    ACCENT,
+    MUTED,
+    NARROW_LABEL_GAP,
+    bar_labels,
+    enlarge,
+    heatmap,
+    pixel_image_html,
+    png_data_uri,
+    probability_chart,
+)
 from hdr_app.models import ModelChoiceInfo, card_summary
 from hdr_core.inference import shipped_models
 
@@ -211,12 +221,15 @@ def test_bar_labels_never_run_together():
     # The Draw page's case: a confident 7 with a few 1% runners-up; they used to print "1%1%1%".
     labels = bar_labels(np.array([0.01, 0.01, 0.01, 0.01, 0, 0, 0.01, 0.94, 0, 0]))
     assert labels == ["", "", "", "", "", "", "", "94%", "", ""]
-    # Two neighbours of similar height: only the taller one is labelled; a far one keeps its label.
-    labels = bar_labels(np.array([0, 0, 0, 0.3, 0.4, 0, 0, 0, 0.3, 0]))
+    # In a narrow chart, of two neighbours of similar height only the taller one is labelled; a far one
+    # keeps its label. A wide chart (the default) labels both.
+    similar = np.array([0, 0, 0, 0.3, 0.4, 0, 0, 0, 0.3, 0])
+    labels = bar_labels(similar, gap=NARROW_LABEL_GAP)
     assert labels[3:5] == ["", "40%"] and labels[8] == "30%"
+    assert bar_labels(similar)[3:5] == ["30%", "40%"]
     # Neighbours of clearly different heights both keep theirs; so does an unsure top bar under 5%.
-    assert bar_labels(np.array([0.7, 0.25] + [0.00625] * 8))[:2] == ["70%", "25%"]
-    assert bar_labels(np.full(30, 1 / 30)).count("3%") == 1
+    assert bar_labels(np.array([0.7, 0.25] + [0.00625] * 8), gap=NARROW_LABEL_GAP)[:2] == ["70%", "25%"]
+    assert bar_labels(np.full(30, 1 / 30), gap=NARROW_LABEL_GAP).count("3%") == 1
     assert bar_labels(np.zeros(10)) == [""] * 10  # the empty chart before anything is drawn
     assert list(probability_chart(np.array([0.05, 0.7, 0.05, 0.2, 0, 0, 0, 0, 0, 0])).data[0].text) == [
         "5%", "70%", "5%", "20%", "", "", "", "", "", ""
