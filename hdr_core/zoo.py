@@ -42,6 +42,11 @@ class ZooEntry:
     @classmethod
     def from_card(cls, card: dict[str, Any], *, shipped: bool = False) -> "ZooEntry":
         real_dev = card.get("real_dev") or {}
+        real_dev_accuracy = real_dev.get("accuracy")
+        if real_dev_accuracy is not None and real_dev.get("n"):
+            # Cards keep 5 decimals; rounding those again for the table can land on the other side of a
+            # half (2422/2485 = 97.4648% is stored as 0.97465 and shown as 97.47%), so recover the share.
+            real_dev_accuracy = round(real_dev_accuracy * real_dev["n"]) / real_dev["n"]
         stages = card.get("training_stages") or []
         return cls(
             name=str(card.get("name")),
@@ -50,7 +55,7 @@ class ZooEntry:
             epochs=int(sum(s.get("epochs", 0) for s in stages) if stages else card["epochs"]),
             train_seconds=float(sum(s.get("train_seconds", 0) for s in stages) if stages else card["train_seconds"]),
             test_accuracy=float(card["test_accuracy"]),
-            real_dev_accuracy=real_dev.get("accuracy"),
+            real_dev_accuracy=real_dev_accuracy,
             command=str(card.get("training_command", "")),
             shipped=shipped,
         )

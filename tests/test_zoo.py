@@ -79,6 +79,16 @@ def test_write_table_replaces_only_what_is_between_the_markers(tmp_path):
         zoo.write_table(no_markers, "table")
 
 
+def test_a_cards_real_dev_share_is_shown_as_the_evaluate_command_shows_it():
+    # 2422 of 2485 right is 97.4648%: `evaluate` prints 97.46%, and the card stores 0.97465. The table
+    # must not round the stored figure a second time into 97.47%.
+    card = {"name": "m", "params": 1, "epochs": 1, "train_seconds": 1.0, "test_accuracy": 0.99,
+            "real_dev": {"accuracy": round(2422 / 2485, 5), "n": 2485}}
+    assert "| 97.46% |" in zoo.markdown_table([zoo.ZooEntry.from_card(card, shipped=True)])
+    del card["real_dev"]["n"]  # an older card without the count keeps its stored figure
+    assert zoo.ZooEntry.from_card(card).real_dev_accuracy == 0.97465
+
+
 def test_zoo_refuses_a_missing_readme_before_training(capsys, tmp_path):
     status, _, err = _run(capsys, "zoo", "--preset", "tk-mlp", "--readme", str(tmp_path / "nope.md"))
     assert status == 2 and "nope.md" in err and "--no-readme" in err
