@@ -144,11 +144,28 @@ def cross_seven(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+_FLAG_FROM_VERTICAL = (30.0, 60.0)  # degrees: a 1's up-stroke falls steeply; a 7's top bar is near level
+_FLAG_FROM_STEM = 20.0  # degrees: the least angle between up-stroke and stem, so the two stay apart
+
+
+def _flag_angle(lean: float, rng: np.random.Generator) -> float:
+    """Angle in radians from a 1's stem to its up-stroke, turning towards the left.
+
+    The up-stroke's direction is drawn against the page's vertical, not the stem's: a leaning stem
+    with an up-stroke at a fixed angle to it puts the up-stroke level, and a 1 drawn that way is a 7
+    (MNIST's short-barred 7s were read as 1s when the angle was taken from the stem). ``lean`` is the
+    stem's angle in radians from the vertical, positive when its top is to the right.
+    """
+    from_vertical = np.deg2rad(rng.uniform(*_FLAG_FROM_VERTICAL))
+    return float(max(from_vertical - lean, np.deg2rad(_FLAG_FROM_STEM)))
+
+
 def flag_one(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A copy of a 1 with a long up-stroke from its top down to the left, as many Europeans write it.
 
-    The up-stroke is 30-65% of the digit's height and leans 25-60 degrees from the stem (a 7's top bar
-    is nearly level); one in four also gets a foot, the short level bar some writers put under a 1.
+    The up-stroke is 30-65% of the digit's height and falls 30-60 degrees below the level, at least
+    20 degrees off the stem (see :func:`_flag_angle`); one in four also gets a foot, the short level bar
+    some writers put under a 1.
 
     Parameters
     ----------
@@ -175,7 +192,7 @@ def flag_one(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if down[1] < 0.7:  # not a stroke-like 1 (a blob, or lying down): assume upright
         down = np.array([0.0, 1.0])
     length = height * rng.uniform(0.3, 0.65)
-    angle = np.deg2rad(rng.uniform(25, 60))  # from the stem: steeper than a 7's top bar
+    angle = _flag_angle(np.arctan2(-down[0], down[1]), rng)
     direction = np.array([down[0] * np.cos(angle) - down[1] * np.sin(angle),
                           down[0] * np.sin(angle) + down[1] * np.cos(angle)])
     out = image.copy()
@@ -251,7 +268,8 @@ def _bent(start, end, rng: np.random.Generator, bend: float = 0.06) -> list[tupl
 
 def pen_seven(rng: np.random.Generator) -> np.ndarray:
     """A continental 7 drawn with a thin pen: top bar (straight, or dipped into a "v" as deep as a
-    "y"), a long stem down to the left, and a bar across the stem around or below the middle.
+    "y"), a long stem down to the left, and a bar across the stem anywhere from its middle to near its
+    foot, where with the top bar it makes a crossed "Z".
 
     Parameters
     ----------
@@ -273,18 +291,19 @@ def pen_seven(rng: np.random.Generator) -> np.ndarray:
         valley = (width * rng.uniform(0.3, 0.6), rng.uniform(0.12, 0.45))
         top = _bent(start, valley, rng)[:-1] + _bent(valley, corner, rng)
     stem = _bent(corner, bottom, rng)
-    t = rng.uniform(0.4, 0.72)
+    t = rng.uniform(0.4, 0.88)  # low bars too: some writers cross the stem near its foot, like a "Z"
     px, py = corner[0] + t * (bottom[0] - corner[0]), corner[1] + t * (bottom[1] - corner[1])
     length = rng.uniform(0.3, 0.7)
-    left = length * rng.uniform(0.35, 0.65)
+    left = length * rng.uniform(0.2, 0.65)  # the bar always crosses the stem, often reaching further right
     tilt = np.tan(np.deg2rad(rng.uniform(-8, 8)))
     bar = _bent((px - left, py + left * tilt), (px + length - left, py - (length - left) * tilt), rng)
     return _render_pen([top + stem[1:], bar], rng.uniform(0.04, 0.09))
 
 
 def pen_one(rng: np.random.Generator) -> np.ndarray:
-    """A continental 1 drawn with a thin pen: an up-stroke 25-60% of the height leaning 25-55 degrees
-    from the stem, the stem itself upright or leaning, and a foot under a quarter of them.
+    """A continental 1 drawn with a thin pen: an up-stroke 25-60% of the height falling 30-60 degrees
+    below the level (see :func:`_flag_angle`), the stem itself upright or leaning, and a foot on a
+    quarter of them, under the stem or crossing it just above its end.
 
     Parameters
     ----------
@@ -299,14 +318,16 @@ def pen_one(rng: np.random.Generator) -> np.ndarray:
     lean = rng.uniform(-0.1, 0.35)  # how far right the top is of the bottom, per unit of height
     apex, bottom = (0.5 + lean / 2, 0.0), (0.5 - lean / 2, 1.0)
     down = np.array([bottom[0] - apex[0], 1.0]) / np.hypot(bottom[0] - apex[0], 1.0)
-    angle = np.deg2rad(rng.uniform(25, 55))
+    angle = _flag_angle(np.arctan2(-down[0], down[1]), rng)
     direction = (down[0] * np.cos(angle) - down[1] * np.sin(angle), down[0] * np.sin(angle) + down[1] * np.cos(angle))
     length = rng.uniform(0.25, 0.6)
     flag_end = (apex[0] + length * direction[0], apex[1] + length * direction[1])
     strokes = [_bent(flag_end, apex, rng)[:-1] + _bent(apex, bottom, rng, 0.03)]
-    if rng.random() < 0.25:
+    if rng.random() < 0.25:  # the foot: under the stem, or across it a little above its end
         half = rng.uniform(0.12, 0.3)
-        strokes.append(_bent((bottom[0] - half, 1.0), (bottom[0] + half, 1.0), rng))
+        y = rng.uniform(0.86, 1.0)
+        x = apex[0] + (bottom[0] - apex[0]) * y
+        strokes.append(_bent((x - half, y), (x + half, y), rng))
     return _render_pen(strokes, rng.uniform(0.04, 0.09))
 
 

@@ -182,6 +182,23 @@ def test_flag_one_adds_an_up_stroke_down_to_the_left_and_sometimes_a_foot():
     assert 0 < feet < 30
 
 
+def test_flag_one_on_a_leaning_stem_falls_steeply_and_does_not_become_a_seven():
+    # A 1 leaning 24 degrees (top right). An up-stroke at a fixed angle to such a stem can come out
+    # level, which is a 7's top bar; it must fall at least 30 degrees below the level, like a 1's.
+    from hdr_core.augment import flag_one
+
+    one = np.zeros((28, 28), np.uint8)
+    cv2.line(one, (18, 5), (10, 23), 255, 2)
+    apex = np.array([18.0, 5.0])
+    for seed in range(40):
+        added = (flag_one(one, np.random.default_rng(seed)) > 128) & (one <= 128)
+        ys, xs = np.nonzero(added[:16])
+        far = np.argmax(np.hypot(xs - apex[0], ys - apex[1]))  # the up-stroke's far end
+        dx, dy = apex[0] - xs[far], ys[far] - apex[1]
+        assert dx > 0, seed  # down to the left
+        assert np.degrees(np.arctan2(dy, dx)) >= 22, seed  # 30 degrees, less pixel rounding
+
+
 def _runs(row):
     """Lengths of the runs of ink in one row."""
     edges = np.flatnonzero(np.diff(np.concatenate([[0], row.astype(np.int8), [0]])))
@@ -197,12 +214,22 @@ def test_pen_sevens_are_crossed_and_rendered_like_real_input():
         assert np.ptp(rows) + 1 in (20, 21)  # taller than wide, fit to MNIST's box
         assert 1.6 <= _stroke_width(seven) <= 3.2
         top = rows.min()
-        # The top bar is one long run of ink; somewhere in the lower middle a bar crosses the stem:
-        # a row with a long run, or ink on both sides of the stem.
+        # The top bar is one long run of ink; somewhere below it, down to near the foot, a bar crosses
+        # the stem: a row with a long run.
         assert max(max(_runs(ink[r]), default=0) for r in range(top, top + 5)) >= 6 or \
             max(len(_runs(ink[r])) for r in range(top, top + 7)) >= 2  # or a "v": two arms
-        assert any(max(_runs(ink[r]), default=0) >= 5 for r in range(top + 7, top + 15))
+        assert any(max(_runs(ink[r]), default=0) >= 5 for r in range(top + 7, top + 19))
     assert np.array_equal(pen_seven(np.random.default_rng(3)), pen_seven(np.random.default_rng(3)))
+
+
+def test_some_pen_sevens_are_crossed_low_like_a_z():
+    # Writers who cross their 7s put the bar anywhere from the middle of the stem to near its foot.
+    low = 0
+    for seed in range(100):
+        ink = pen_seven(np.random.default_rng(seed)) >= 128
+        rows = np.flatnonzero(ink.any(axis=1))
+        low += any(max(_runs(ink[r]), default=0) >= 6 for r in range(rows[0] + 15, rows[-1] - 1))
+    assert low >= 5, low
 
 
 def test_pen_ones_have_an_up_stroke_and_no_bar_across():
@@ -217,6 +244,20 @@ def test_pen_ones_have_an_up_stroke_and_no_bar_across():
         assert cols[rows < top + 8].min() <= apex - 3  # the up-stroke hangs to the left of the top
         middle = [max(_runs(ink[r]), default=0) for r in range(top + 9, bottom - 3)]
         assert max(middle) <= 5  # only the stem in the middle: nothing crosses it
+
+
+def test_some_pen_ones_have_a_foot_under_or_across_the_end_of_the_stem():
+    # Some writers put the foot under the stem, some cross the stem with it just above its end; a 1
+    # footed that way must not be learnt as a 7 crossed low (see pen_seven).
+    under = across = 0
+    for seed in range(200):
+        ink = pen_one(np.random.default_rng(seed)) >= 128
+        rows = np.flatnonzero(ink.any(axis=1))
+        feet = [r for r in rows[-6:] if max(_runs(ink[r]), default=0) >= 6]
+        if feet:
+            under += rows[-1] - max(feet) <= 1
+            across += rows[-1] - max(feet) >= 2
+    assert under >= 5 and across >= 5, (under, across)
 
 
 def test_style_variants_need_labels_and_touch_only_ones_and_sevens():
