@@ -20,6 +20,7 @@ from hdr_app import state
 from hdr_app.draw_inference import InstantPredictor
 from hdr_core.errors import ModelError
 from hdr_core.inference import ModelInfo, Predictor, shipped_models
+from hdr_core.realdev import recorded_accuracy
 
 __all__ = [
     "ModelChoiceInfo",
@@ -85,9 +86,9 @@ def _percent(value: Any) -> str | None:
 
 def real_dev_accuracy(card: dict[str, Any]) -> float | None:
     """Accuracy on real handwriting (photos of digits) from a card, when it has one."""
-    real = card.get("real_dev")
-    if isinstance(real, dict) and real.get("accuracy") is not None:
-        return float(real["accuracy"])
+    real = recorded_accuracy(card.get("real_dev"))
+    if real is not None:
+        return real
     if card.get("real_dev_accuracy") is not None:
         return float(card["real_dev_accuracy"])
     return None

@@ -987,9 +987,10 @@ def info_report() -> dict[str, Any]:
                  "n_classes": len(model.class_names) if model.class_names else None}
         entry.update({key: card[key] for key in _CARD_FIGURES if key in card})
         real = card.get("real_dev")  # written by evaluate --dataset real-dev --update-card
-        if isinstance(real, dict) and isinstance(real.get("accuracy"), float):
-            entry["real_dev_accuracy"] = real["accuracy"]
-            entry["real_dev_by_kind"] = {kind: f.get("accuracy") for kind, f in (real.get("by_kind") or {}).items()}
+        if realdev.recorded_accuracy(real) is not None:
+            entry["real_dev_accuracy"] = realdev.recorded_accuracy(real)
+            entry["real_dev_by_kind"] = {kind: realdev.recorded_accuracy(f)
+                                         for kind, f in (real.get("by_kind") or {}).items()}
         models.append(entry)
     try:
         real_dev: str | None = str(realdev.real_dev_dir())

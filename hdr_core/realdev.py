@@ -189,6 +189,33 @@ def evaluate_real_dev(predict_proba: Callable[[np.ndarray], np.ndarray], samples
     return score_real_dev(predict_proba, prepare_real_dev(samples, threshold=threshold))
 
 
+def recorded_accuracy(figures: object) -> float | None:
+    """The accuracy that a card's ``real_dev`` entry (or one of its ``by_kind`` entries) records.
+
+    Cards keep accuracies to 5 decimals, and a stored figure can sit on a half that rounding it again
+    for display tips the wrong way: 2422 of 2485 is 97.4648%, stored as 0.97465, shown as 97.47%.
+    With the count beside it the exact share is recovered, so every page and table shows what
+    ``evaluate`` printed.
+
+    Parameters
+    ----------
+    figures : dict
+        ``{"accuracy": float, "n": int}``; ``n`` may be missing (older cards).
+
+    Returns
+    -------
+    accuracy : float or None
+        In [0, 1]; None when ``figures`` has no usable accuracy.
+    """
+    if not isinstance(figures, dict) or not isinstance(figures.get("accuracy"), (int, float)):
+        return None
+    accuracy = float(figures["accuracy"])
+    n = figures.get("n")
+    if isinstance(n, int) and n > 0:
+        accuracy = round(accuracy * n) / n
+    return accuracy
+
+
 def record_in_card(model_path: str | os.PathLike, report: RealDevReport, *, threshold: str, command: str) -> Path:
     """Write the report's figures into the model card (``.json`` beside the ``.keras`` file) as ``real_dev``.
 

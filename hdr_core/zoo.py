@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from . import realdev
 from .models import PRESETS
 
 ZOO_DIR = Path("runs") / "zoo"
@@ -41,12 +42,7 @@ class ZooEntry:
 
     @classmethod
     def from_card(cls, card: dict[str, Any], *, shipped: bool = False) -> "ZooEntry":
-        real_dev = card.get("real_dev") or {}
-        real_dev_accuracy = real_dev.get("accuracy")
-        if real_dev_accuracy is not None and real_dev.get("n"):
-            # Cards keep 5 decimals; rounding those again for the table can land on the other side of a
-            # half (2422/2485 = 97.4648% is stored as 0.97465 and shown as 97.47%), so recover the share.
-            real_dev_accuracy = round(real_dev_accuracy * real_dev["n"]) / real_dev["n"]
+        real_dev_accuracy = realdev.recorded_accuracy(card.get("real_dev"))
         stages = card.get("training_stages") or []
         return cls(
             name=str(card.get("name")),
@@ -104,7 +100,6 @@ def run_zoo(presets: Iterable[str] = REFERENCE_PRESETS, *, out_dir: str | os.Pat
     list of ZooEntry
         In the order of ``presets``. ``real_dev_accuracy`` is None when real-dev is not available.
     """
-    from . import realdev
     from .errors import DatasetNotFoundError
     from .inference import Predictor
     from .train import save_model, train
