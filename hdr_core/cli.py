@@ -987,8 +987,9 @@ def info_report() -> dict[str, Any]:
                  "n_classes": len(model.class_names) if model.class_names else None}
         entry.update({key: card[key] for key in _CARD_FIGURES if key in card})
         real = card.get("real_dev")  # written by evaluate --dataset real-dev --update-card
-        if realdev.recorded_accuracy(real) is not None:
-            entry["real_dev_accuracy"] = realdev.recorded_accuracy(real)
+        real_accuracy = realdev.recorded_accuracy(real)
+        if real_accuracy is not None:
+            entry["real_dev_accuracy"] = real_accuracy
             entry["real_dev_by_kind"] = {kind: realdev.recorded_accuracy(f)
                                          for kind, f in (real.get("by_kind") or {}).items()}
         models.append(entry)
