@@ -72,6 +72,7 @@ __all__ = [
     "results_csv",
     "results_rows",
     "results_table_ui",
+    "several_digits_ui",
     "thumbnail",
     "visualise_ui",
 ]
@@ -140,6 +141,9 @@ class Steps:
         Indices into ``boxes``, one tuple per row of a whole number (``((0,),)`` for one digit).
     model_inputs : (K, 28, 28) float32 ndarray
         What the network sees for each digit: values in [0, 1], ink bright on black.
+    digits_left_out : int
+        In "one digit per image" mode, how many digits the picture seems to hold when reading it as
+        one digit leaves some out (``preprocess.digits_left_out``); 0 otherwise.
     """
 
     width: int
@@ -159,6 +163,7 @@ class Steps:
     boxes: tuple[Box, ...]
     rows: tuple[tuple[int, ...], ...]
     model_inputs: np.ndarray
+    digits_left_out: int = 0
 
 
 @dataclass(frozen=True)
@@ -452,7 +457,7 @@ def _digits_region(boxes: Sequence[Box], shape: tuple[int, int]) -> Box | None:
     return Box(x0, y0, x1 - x0, y1 - y0)
 
 
-def _make_steps(result: preprocess.Preprocessed, *, exif_turned: bool = False) -> Steps:
+def _make_steps(result: preprocess.Preprocessed, *, exif_turned: bool = False, digits_left_out: int = 0) -> Steps:
     """Shrink a Preprocessed/MultiPreprocessed to what the page shows."""
     height, width = result.gray.shape
     scale = _display_scale(height, width)
@@ -502,6 +507,7 @@ def _make_steps(result: preprocess.Preprocessed, *, exif_turned: bool = False) -
         boxes=boxes,
         rows=rows,
         model_inputs=model_inputs,
+        digits_left_out=int(digits_left_out),
     )
 
 
@@ -531,9 +537,12 @@ def preprocess_file(data: bytes, name: str, *, threshold: str = "mean", mode: st
         raise ValueError(f"threshold must be one of {preprocess.THRESHOLD_METHODS}, got {threshold!r}")
     try:
         image = preprocess.load_image(_named_source(data, name))
-        steps_of = preprocess.segment if mode == "multi" else preprocess.preprocess
-        steps = _make_steps(steps_of(image, threshold=threshold),
-                            exif_turned=preprocess.exif_orientation(data) != 1)
+        if mode == "multi":
+            result, left_out = preprocess.segment(image, threshold=threshold), 0
+        else:
+            result = preprocess.preprocess(image, threshold=threshold)
+            left_out = _digits_left_out(image, result)
+        steps = _make_steps(result, exif_turned=preprocess.exif_orientation(data) != 1, digits_left_out=left_out)
         return Outcome(name=name, mode=mode, threshold=threshold, steps=steps)
     except HdrError as error:
         return Outcome(name=name, mode=mode, threshold=threshold, error=str(error))
@@ -545,6 +554,15 @@ def preprocess_file(data: bytes, name: str, *, threshold: str = "mean", mode: st
         return Outcome(name=name, mode=mode, threshold=threshold,
                        error=f"{name} could not be read: an unexpected {type(error).__name__} happened ({error}). "
                              "Try saving it as PNG; if that does not help, please report the file.")
+
+
+def _digits_left_out(image: np.ndarray, result: preprocess.Preprocessed) -> int:
+    """``preprocess.digits_left_out``, or 0 if it fails: the hint is optional, the digit read is not."""
+    try:
+        return preprocess.digits_left_out(image, result)
+    except Exception:  # noqa: BLE001
+        logger.exception("Could not check whether the picture holds several digits")
+        return 0
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, ttl=3600, show_spinner=False)
@@ -826,6 +844,23 @@ def empty_state_ui() -> None:
                    on_click=_choose_example, args=(name,))
 
 
+def _read_as_whole_number() -> None:
+    """Button callback: switch to whole-number mode (runs before the mode widget exists)."""
+    st.session_state[state.UPLOAD_MODE] = "multi"
+
+
+def several_digits_ui(result: FileResult) -> None:
+    """In one-digit mode, a picture that looks like a whole number: say so and offer the right mode."""
+    steps = result.steps
+    if result.mode != "single" or steps is None or not steps.digits_left_out:
+        return
+    text, button = st.columns([2.6, 1], gap="medium", vertical_alignment="center")
+    text.info(f"This picture seems to hold **{steps.digits_left_out} digits**, but *{MODE_LABELS['single']}* "
+              "reads only the boxed ink in step 5.", icon=":material/pin:")
+    button.button("Read as a number", icon=":material/format_list_numbered:", width="stretch",
+                  key="upload_read_whole_number", on_click=_read_as_whole_number)
+
+
 def _choose_example(name: str) -> None:
     """Button callback (runs before the widgets exist, so it may set the mode widget's value)."""
     st.session_state[state.UPLOAD_EXAMPLE] = name
@@ -1024,6 +1059,7 @@ def visualise_ui(result: FileResult) -> None:
 def details_ui(result: FileResult, item: UploadedImage, predictor: Predictor | None) -> None:
     """Everything about one file: the steps, the answer, the threshold comparison, Open in Visualise."""
     st.subheader(result.name, divider="gray", anchor=False)
+    several_digits_ui(result)
     st.markdown("##### From photo to model input")
     pipeline_ui(result)
     st.markdown("##### What the network reads")

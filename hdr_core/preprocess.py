@@ -47,6 +47,7 @@ __all__ = [
     "auto_invert",
     "binarize",
     "clean_ink",
+    "digits_left_out",
     "exif_orientation",
     "from_canvas",
     "load_image",
@@ -147,6 +148,12 @@ ROW_GAP = 0.7  # a jump in vertical centre of more than 0.7 digit heights starts
 MIN_DIGIT_HEIGHT_SHARE = 0.4  # pieces shorter than 40% of the median digit are dots, dashes or marks
 TOUCHING_ASPECT = 1.15  # a component wider than 1.15 row heights holds several touching digits
 DIGIT_ASPECT = 0.62  # typical width/height of one handwritten digit, to count touching digits
+# A one-digit reading "leaves digits out" when ``segment`` finds two or more digits at least this
+# share of the tallest one's height, clear of the picture's edge, and one of them lies mostly
+# (this share of its box) outside the digit that was read. Cut-off neighbours in a grid cell touch
+# the edge; a digit's own detached bar is short: neither counts.
+LEFT_OUT_HEIGHT_SHARE = 0.6
+LEFT_OUT_OUTSIDE_SHARE = 0.5
 
 
 # =================================================================================================
@@ -1617,6 +1624,50 @@ def segment(image, *, threshold: ThresholdMethod = "mean") -> MultiPreprocessed:
         digits=tuple(digits),
         rows=tuple(row_indices),
     )
+
+
+def digits_left_out(image, single: Preprocessed) -> int:
+    """How many digits a picture holds when reading it as one digit leaves some of them out.
+
+    The Upload page uses it to suggest the whole-number mode when someone uploads "4096" as one digit.
+
+    Parameters
+    ----------
+    image : (H, W, 3) RGB or (H, W) gray uint8 ndarray, or anything ``load_image`` reads
+        The picture ``single`` was made from. Not modified.
+    single : Preprocessed
+        ``preprocess(image, threshold=...)``; its threshold method is used again here.
+
+    Returns
+    -------
+    int
+        The number of digits ``segment`` finds, when at least two of them are full-size digits clear
+        of the picture's edge and one of those lies mostly outside ``single.box``; 0 when the picture
+        looks like one digit (specks, a digit's own detached stroke and neighbours cut by the edge of
+        a grid cell do not make it several).
+    """
+    try:
+        several = segment(image, threshold=single.method)  # type: ignore[arg-type]
+    except BlankImageError:
+        return 0
+    shape = several.gray.shape
+    tallest = max(d.box.h for d in several.digits)
+    full = [
+        d.box
+        for d in several.digits
+        if d.box.h >= LEFT_OUT_HEIGHT_SHARE * tallest and not _touches_border(d.box, shape)
+    ]
+    if len(full) < 2:
+        return 0
+    outside = [b for b in full if _overlap_area(b, single.box) < LEFT_OUT_OUTSIDE_SHARE * b.w * b.h]
+    return len(several.digits) if outside else 0
+
+
+def _overlap_area(a: Box, b: Box) -> int:
+    """Pixels two boxes share."""
+    w = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
+    h = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
+    return max(w, 0) * max(h, 0)
 
 
 def _digit_pieces(comps: _Components, shape: tuple[int, ...]) -> list[_Piece]:

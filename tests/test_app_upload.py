@@ -505,6 +505,37 @@ def test_open_in_visualise_sets_the_current_input(upload_page):
     assert current.model_input.shape == (28, 28) and current.original.ndim == 3
 
 
+def test_whole_number_in_one_digit_mode_is_flagged_only_then():
+    number = upload_ui.preprocess_file(encode(number_image("4096")), "4096.png")
+    assert check_steps(number).digits_left_out == 4
+    assert upload_ui.preprocess_file(encode(digit_image("3")), "three.png").steps.digits_left_out == 0
+    as_number = upload_ui.preprocess_file(encode(number_image("4096")), "4096.png", mode="multi")
+    assert check_steps(as_number, digits=4).digits_left_out == 0
+
+
+def test_page_offers_whole_number_mode_for_a_number_read_as_one_digit(upload_page):
+    at = upload_page
+    at.file_uploader[0].set_value(("4096.png", encode(number_image("4096")), "image/png"))
+    at.run()
+    assert not at.exception, at.exception
+    assert [m.label for m in at.metric] == ["Prediction"]
+    assert any("seems to hold **4 digits**" in i.value for i in at.info)
+    at.button(key="upload_read_whole_number").click().run()
+    assert not at.exception, at.exception
+    assert at.button_group(key="upload_mode").value == "multi"
+    [number] = [m for m in at.metric if m.label == "Number read"]
+    assert len(number.value) == 4
+    assert not any("seems to hold" in i.value for i in at.info)
+
+
+def test_one_digit_gets_no_whole_number_hint(upload_page):
+    at = upload_page
+    at.file_uploader[0].set_value(("three.png", encode(digit_image("3")), "image/png"))
+    at.run()
+    assert not any("seems to hold" in i.value for i in at.info)
+    assert not [b for b in at.button if b.key == "upload_read_whole_number"]
+
+
 def test_number_example_switches_to_whole_number_mode(upload_page):
     at = upload_page
     next(b for b in at.button if "2026" in b.label).click().run()

@@ -976,6 +976,37 @@ def test_segment_blank_is_reported():
         pp.segment(np.full((100, 300), 240, np.uint8))
 
 
+def test_a_whole_number_read_as_one_digit_says_how_many_digits_it_holds():
+    gray, _ = _number(["4096"])
+    single = pp.preprocess(gray)
+    assert pp.digits_left_out(gray, single) == 4
+    gray, _ = _number(["12", "3457"])
+    assert pp.digits_left_out(gray, pp.preprocess(gray, threshold="otsu")) == 6
+
+
+def test_one_digit_leaves_nothing_out():
+    for text in "1478":
+        gray = render(digit_mask(text, size=(200, 160)), 30, 230)
+        assert pp.digits_left_out(gray, pp.preprocess(gray)) == 0, text
+
+
+def test_a_digit_drawn_in_two_strokes_is_not_several_digits():
+    gray = np.full((200, 180), 235, np.uint8)
+    cv2.ellipse(gray, (90, 100), (45, 70), 0, 100, 260, 25, 9)  # a "0" whose two halves do not meet
+    cv2.ellipse(gray, (90, 100), (45, 70), 0, -75, 75, 25, 9)
+    single = pp.preprocess(gray)
+    assert len(pp.segment(gray).digits) == 2  # read as a number it would be two pieces...
+    assert pp.digits_left_out(gray, single) == 0  # ...but the one-digit reading kept both
+
+
+def test_neighbours_cut_by_a_grid_cell_edge_are_not_left_out_digits():
+    gray = render(digit_mask("2", size=(160, 160), scale=3, thickness=7), 30, 230)
+    gray[30:130, 146:160] = 30  # most of the next cell's digit, cut by the border
+    gray[40:120, 0:8] = 30  # and the previous one's
+    single = pp.preprocess(gray)
+    assert pp.digits_left_out(gray, single) == 0
+
+
 # --------------------------------------------------------------------------------------------------
 # Real files (HDR_DATA_DIR)
 # --------------------------------------------------------------------------------------------------
@@ -998,6 +1029,18 @@ def test_segment_real_numbers(data_file, relative, row_lengths, method):
         assert xs == sorted(xs)
     for digit in result.digits:
         assert_model_input(digit.model_input)
+
+
+@pytest.mark.parametrize(
+    ("relative", "digits"),
+    [
+        ("real-dev/gzm1997_hand-writing-digits/input.jpg", 17),
+        ("real-dev/dFAk0_MNIST-dataset-training/my_digits_test/2026.png", 4),
+    ],
+)
+def test_real_numbers_read_as_one_digit_are_flagged(data_file, relative, digits):
+    image = pp.load_image(data_file(relative))
+    assert pp.digits_left_out(image, pp.preprocess(image)) == digits
 
 
 def test_real_single_digits_all_preprocess(data_file):
