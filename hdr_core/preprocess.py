@@ -1366,19 +1366,21 @@ def _fit_and_centre(digit: np.ndarray) -> np.ndarray:
     new_h = min(WORK_SIZE, max(1, int(round(height * scale))))
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     big = cv2.resize(digit, (new_w, new_h), interpolation=interpolation)
-    cx, cy = _centre_of_mass(big)
-    # Output pixel i averages canvas pixels 4i..4i+3, so a canvas coordinate c is (c + 0.5) / 4 - 0.5.
+    # Averaged down 4x4 at the origin first, so the centre of mass is measured on the output's own
+    # pixels; shifting by whole output pixels then moves it exactly, to within half a pixel of 14.
     side = SUPERSAMPLE * IMAGE_SIZE
-    # Whole output pixels, clamped so no ink falls off the frame (for a very lopsided shape, like
-    # an L, the centre of mass then stays a little off-centre rather than losing part of the digit).
-    left = SUPERSAMPLE * int(round(CENTRE - ((cx + 0.5) / SUPERSAMPLE - 0.5)))
-    top = SUPERSAMPLE * int(round(CENTRE - ((cy + 0.5) / SUPERSAMPLE - 0.5)))
-    left = min(max(left, 0), side - new_w)
-    top = min(max(top, 0), side - new_h)
     canvas = np.zeros((side, side), np.float32)
-    canvas[top : top + new_h, left : left + new_w] = big
-    out = canvas.reshape(IMAGE_SIZE, SUPERSAMPLE, IMAGE_SIZE, SUPERSAMPLE).mean(axis=(1, 3))
-    return np.clip(out, 0.0, 1.0).astype(np.float32)
+    canvas[:new_h, :new_w] = big
+    small = canvas.reshape(IMAGE_SIZE, SUPERSAMPLE, IMAGE_SIZE, SUPERSAMPLE).mean(axis=(1, 3))
+    cx, cy = _centre_of_mass(small)
+    ink_w, ink_h = -(-new_w // SUPERSAMPLE), -(-new_h // SUPERSAMPLE)  # output pixels the ink covers
+    # Clamped so no ink falls off the frame (for a very lopsided shape, like an L, the centre of
+    # mass then stays a little off-centre rather than losing part of the digit).
+    left = min(max(int(round(CENTRE - cx)), 0), IMAGE_SIZE - ink_w)
+    top = min(max(int(round(CENTRE - cy)), 0), IMAGE_SIZE - ink_h)
+    out = np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.float32)
+    out[top : top + ink_h, left : left + ink_w] = small[:ink_h, :ink_w]
+    return np.clip(out, 0.0, 1.0)
 
 
 def _normalize_mask(mask: np.ndarray) -> np.ndarray:
