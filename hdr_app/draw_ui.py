@@ -280,7 +280,7 @@ def seen_ui(model_input: np.ndarray | None) -> None:
         unsafe_allow_html=True,
     )
     st.caption(
-        "Only 28 × 28 pixels, white ink on black. The app crops your ink, shrinks it into a 20 × 20 "
-        "box and centres it, the way the MNIST training digits were made, so size and position do "
-        "not matter."
+        "Only 28 × 28 pixels, white ink on black. The app crops your ink, halves its slant, shrinks it "
+        "into a 20 × 20 box and centres it, the way the MNIST training digits were made, so size and "
+        "position do not matter."
     )

@@ -964,7 +964,7 @@ def pipeline_ui(result: FileResult) -> None:
     else:
         located_caption = "Ink kept in blue and boxed; specks dropped"
         model_image = charts.enlarge(steps.model_inputs[0], 8)
-        model_caption = "Fit into 20×20 and centred in 28×28, like MNIST"
+        model_caption = "Slant halved, fit into 20×20 and centred in 28×28, like MNIST"
     _step(second[1], 5, "Ink located", steps.located, located_caption, aspect=steps.located_aspect)
     _step(second[2], 6, "Model input", model_image, model_caption,
           aspect=model_image.shape[0] / model_image.shape[1])

@@ -2,7 +2,7 @@
 
 The canvas and the results live in one ``st.fragment``, so a stroke reruns only them, not the page.
 The drawing goes through the library's own preprocessing (``from_canvas`` + ``preprocess``: crop the
-ink, fit it into 20 x 20, centre it in 28 x 28), then the predictor's one-image fast path.
+ink, halve its slant, fit it into 20 x 20, centre it in 28 x 28), then the predictor's one-image fast path.
 """
 
 from __future__ import annotations
@@ -96,7 +96,8 @@ with st.expander("Why does the network need the 28 × 28 step?"):
         f"The network was trained on MNIST: white digits on black, each fitted into a 20 × 20 box and "
         f"centred by its centre of mass in a 28 × 28 image. Your {CANVAS_SIZE} × {CANVAS_SIZE} drawing is "
         "turned into exactly that before the network sees it, using the same code as the Upload page and "
-        "the command line. Open **Look inside** to see how each layer of the network reacts to your digit."
+        "the command line. Its slant is halved first: a digit leaning far over is one the network saw "
+        "less often. Open **Look inside** to see how each layer of the network reacts to your digit."
     )
     try:
         st.page_link("pages/visualise.py", label="Look inside the network with this digit",

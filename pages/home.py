@@ -39,7 +39,7 @@ for i, (path, icon, title, text) in enumerate(PAGE_CARDS):
 st.subheader("How the pieces fit together")
 st.markdown(
     "1. **Preprocessing** turns any picture into what MNIST looks like: white ink on black, the digit "
-    "fitted into a 20 × 20 box and centred in a 28 × 28 image.\n"
+    "straightened a little, fitted into a 20 × 20 box and centred in a 28 × 28 image.\n"
     "2. **Convolution layers** slide small filters over the image to detect strokes, edges and curves; "
     "deeper layers combine them into loops and corners.\n"
     "3. **Dense layers** weigh that evidence and output a probability for each of the ten digits."
