@@ -251,9 +251,13 @@ def _render_pen(strokes: list[list[tuple[float, float]]], width: float) -> np.nd
 
 
 def _render_like_input(image: np.ndarray) -> np.ndarray:
-    """(H, W) uint8 ink bright on black -> (28, 28) uint8 through ``preprocess.normalize``."""
+    """(H, W) uint8 ink bright on black -> (28, 28) uint8 through ``preprocess.normalize``.
+
+    Without the slant step: the augmentation's own shear (``slant``) and the pen strokes' lean are
+    the slant variety it means to add, and the shipped models were trained on renders made this way.
+    """
     full = Box(0, 0, image.shape[1], image.shape[0])
-    return np.round(normalize(image, image >= _INK, full) * 255).astype(np.uint8)
+    return np.round(normalize(image, image >= _INK, full, straighten=False) * 255).astype(np.uint8)
 
 
 def _bent(start, end, rng: np.random.Generator, bend: float = 0.06) -> list[tuple[float, float]]:
@@ -343,7 +347,8 @@ def renormalize_digit(image: np.ndarray) -> np.ndarray:
     -------
     rendered : (28, 28) uint8 ndarray
         Its ink (pixels >= 128) with strokes reshaped to MNIST's 2.2 px, fit into 20x20 and centred by
-        mass, as :func:`hdr_core.preprocess.normalize` does; the input unchanged if it has no such ink.
+        mass, as :func:`hdr_core.preprocess.normalize` does (its slant kept: the augmentation varies
+        slant itself); the input unchanged if it has no such ink.
     """
     try:
         return _render_like_input(image)

@@ -1416,7 +1416,7 @@ def _fit_and_centre(digit: np.ndarray) -> np.ndarray:
     return np.clip(out, 0.0, 1.0)
 
 
-def _normalize_mask(mask: np.ndarray) -> np.ndarray:
+def _normalize_mask(mask: np.ndarray, *, straighten: bool = True) -> np.ndarray:
     """A digit's (h, w) bool ink crop -> (28, 28) float32 model input."""
     if not mask.any():
         raise BlankImageError(BLANK_MESSAGE)
@@ -1430,10 +1430,11 @@ def _normalize_mask(mask: np.ndarray) -> np.ndarray:
         if not mask.any():
             raise BlankImageError(BLANK_MESSAGE)
         mask = _crop_to_ink(mask)
-    return _fit_and_centre(_straighten(_reshape_strokes(mask)))
+    strokes = _reshape_strokes(mask)
+    return _fit_and_centre(_straighten(strokes) if straighten else strokes)
 
 
-def normalize(ink_gray: np.ndarray, ink_mask: np.ndarray, box: Box) -> np.ndarray:
+def normalize(ink_gray: np.ndarray, ink_mask: np.ndarray, box: Box, *, straighten: bool = True) -> np.ndarray:
     """MNIST-style normalisation of one digit.
 
     Parameters
@@ -1444,6 +1445,9 @@ def normalize(ink_gray: np.ndarray, ink_mask: np.ndarray, box: Box) -> np.ndarra
         The digit's ink (``Preprocessed.ink``); only the part inside ``box`` is used. Not modified.
     box : Box
         The digit's box (``locate_ink``).
+    straighten : bool, keyword-only
+        Halve the slant (default). The training augmentation renders its digits with ``False``:
+        it adds slant of its own, and the shipped models were trained on renders without this step.
 
     Returns
     -------
@@ -1470,7 +1474,7 @@ def normalize(ink_gray: np.ndarray, ink_mask: np.ndarray, box: Box) -> np.ndarra
         raise ValueError(f"ink_mask shape {ink_mask.shape} differs from ink_gray shape {ink_gray.shape}")
     if not isinstance(box, Box) or box.w <= 0 or box.h <= 0:
         raise ValueError(f"box must be a non-empty Box, got {box!r}")
-    return _normalize_mask(ink_mask[box.slices])
+    return _normalize_mask(ink_mask[box.slices], straighten=straighten)
 
 
 # =================================================================================================

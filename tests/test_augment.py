@@ -115,6 +115,22 @@ def test_renormalize_renders_a_digit_as_the_preprocessing_renders_real_input():
     assert np.array_equal(out, np.stack([renormalize_digit(i) for i in images]))
 
 
+def test_renormalize_keeps_the_slant_that_the_app_halves():
+    """Training renders keep their lean (the augmentation varies slant itself); real input is straightened."""
+    from hdr_core.preprocess import Box, normalize
+
+    def shear(image):
+        m = cv2.moments(image.astype(np.float32))
+        return m["mu11"] / m["mu02"]
+
+    digit = np.zeros((28, 28), np.uint8)
+    cv2.line(digit, (18, 4), (9, 23), 255, 2)  # a 1 leaning right, shear about -0.47
+    out = renormalize_digit(digit)
+    assert shear(out) == pytest.approx(shear(digit), rel=0.15)
+    straightened = normalize(digit, digit >= 128, Box(0, 0, 28, 28))
+    assert shear(straightened) == pytest.approx(shear(digit) / 2, rel=0.2)
+
+
 @pytest.mark.parametrize("kwargs, match", [(dict(rotation=-1), "rotation"), (dict(shift=0.6), "shift"),
                                            (dict(zoom=1.5), "zoom"), (dict(blur=2), "blur"),
                                            (dict(slant=-0.1), "slant"), (dict(elastic=1.5), "elastic"),
