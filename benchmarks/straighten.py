@@ -44,12 +44,13 @@ def main() -> None:
     samples = realdev.load_real_dev()
     mnist = load_dataset("mnist")
     big = [cv2.resize(image, (112, 112), interpolation=cv2.INTER_LINEAR) >= 128 for image in mnist.x_test]
+    whole = preprocess.Box(0, 0, 112, 112)
     default = preprocess.STRAIGHTEN_SHARE
     try:
         for share in args.shares:
             preprocess.STRAIGHTEN_SHARE = share
             prepared = realdev.prepare_real_dev(samples)
-            redrawn = np.stack([preprocess._normalize_mask(mask) for mask in big])
+            redrawn = np.stack([preprocess.normalize(mask.astype(np.uint8) * 255, mask, whole) for mask in big])
             for name, predictor in predictors.items():
                 report = realdev.score_real_dev(predictor.predict_proba, prepared)
                 redrawn_acc = float((predictor.predict_proba(redrawn).argmax(axis=1) == mnist.y_test).mean())
