@@ -895,7 +895,10 @@ def errors_ui(results: Sequence[FileResult]) -> None:
 
 
 def _error_markdown(name: str, message: str) -> str:
-    """``**name** is not an image: ...`` when the message starts with the (quoted) name, else ``**name** — message``."""
+    """``**name** is not an image: ...`` when the message starts with the (quoted) name.
+
+    Otherwise ``**name** — message``.
+    """
     for prefix in (f"'{name}'", f'"{name}"', name):
         if message.startswith(prefix):
             return f"**{_escape(name)}**{_escape_message(message[len(prefix):])}"

@@ -410,7 +410,8 @@ def augment_batch(images: np.ndarray, augmentation: Augmentation, rng: np.random
             matrix = cv2.getRotationMatrix2D(_CENTRE, float(angles[i]), float(scales[i]))
             if shears[i]:  # slant first, about the centre: x += k * (y - centre)
                 shear = np.array([[1.0, shears[i], -shears[i] * _CENTRE[1]], [0.0, 1.0, 0.0]])
-                matrix = np.hstack([matrix[:, :2] @ shear[:, :2], (matrix[:, :2] @ shear[:, 2] + matrix[:, 2])[:, None]])
+                offset = matrix[:, :2] @ shear[:, 2] + matrix[:, 2]
+                matrix = np.hstack([matrix[:, :2] @ shear[:, :2], offset[:, None]])
             matrix[:, 2] += shifts[i]
             image = cv2.warpAffine(image, matrix, (IMAGE_SIZE, IMAGE_SIZE), flags=cv2.INTER_LINEAR,
                                    borderMode=cv2.BORDER_CONSTANT, borderValue=0)

@@ -307,7 +307,8 @@ def _keras_callback(config, progress, batches_per_epoch, val, test, timer):
 
         def on_epoch_end(self, epoch, logs=None):
             timer.pause()
-            logs = {k: float(v) for k, v in (logs or {}).items() if k in ("loss", "accuracy", "val_loss", "val_accuracy")}
+            kept = ("loss", "accuracy", "val_loss", "val_accuracy")
+            logs = {k: float(v) for k, v in (logs or {}).items() if k in kept}
             logs["seconds"] = timer.elapsed
             if test is not None:
                 logs["test_accuracy"] = evaluate_model(self.model, *test).accuracy
@@ -354,7 +355,8 @@ def _load_initial_weights(model, path: str) -> None:
     try:
         model.set_weights(source.get_weights())
     except ValueError as error:
-        raise ModelError(f"cannot start from {path}: its layers do not match the chosen architecture ({error})") from None
+        raise ModelError(f"cannot start from {path}: its layers do not match the chosen architecture "
+                         f"({error})") from None
 
 
 def _build_for_training(config: TrainConfig, n_classes: int):

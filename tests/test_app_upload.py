@@ -74,7 +74,8 @@ def png_header_only(width: int, height: int) -> bytes:
         return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 1024)) + chunk(b"IEND", b"")
+    data = zlib.compress(b"\x00" * 1024)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
 
 
 def animated_gif() -> bytes:
@@ -339,7 +340,8 @@ def test_bad_files_do_not_stop_the_good_ones():
     assert "empty.png" in rows[1]["error"] and "is empty (0 bytes)" in rows[1]["error"]
     assert rows[0]["prediction"] in "0123456789" and rows[0]["confidence"] == pytest.approx(0.82, abs=1e-3)
     table = list(csv.DictReader(io.StringIO(upload_ui.results_csv(results).decode("utf-8"))))
-    assert list(table[0])[:8] == ["file", "prediction", "confidence", "digits", "mode", "threshold", "inverted", "error"]
+    assert list(table[0])[:8] == ["file", "prediction", "confidence", "digits", "mode", "threshold", "inverted",
+                                  "error"]
     assert "p_9" in table[0] and len(table) == 4
     assert table[2]["file"] == "white.png" and table[2]["prediction"] == "" and table[2]["confidence"] == ""
     assert table[2]["error"].startswith("No ink found") and table[2]["p_0"] == ""

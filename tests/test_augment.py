@@ -6,6 +6,8 @@ import pytest
 
 from hdr_core.augment import Augmentation, augment_batch, pen_one, pen_seven, renormalize_digit
 
+from .geometry import ink_shear
+
 
 def _digits(n=16):
     images = np.zeros((n, 28, 28), np.uint8)
@@ -119,16 +121,12 @@ def test_renormalize_keeps_the_slant_that_the_app_halves():
     """Training renders keep their lean (the augmentation varies slant itself); real input is straightened."""
     from hdr_core.preprocess import Box, normalize
 
-    def shear(image):
-        m = cv2.moments(image.astype(np.float32))
-        return m["mu11"] / m["mu02"]
-
     digit = np.zeros((28, 28), np.uint8)
     cv2.line(digit, (18, 4), (9, 23), 255, 2)  # a 1 leaning right, shear about -0.47
     out = renormalize_digit(digit)
-    assert shear(out) == pytest.approx(shear(digit), rel=0.15)
+    assert ink_shear(out) == pytest.approx(ink_shear(digit), rel=0.15)
     straightened = normalize(digit, digit >= 128, Box(0, 0, 28, 28))
-    assert shear(straightened) == pytest.approx(shear(digit) / 2, rel=0.2)
+    assert ink_shear(straightened) == pytest.approx(ink_shear(digit) / 2, rel=0.2)
 
 
 @pytest.mark.parametrize("kwargs, match", [(dict(rotation=-1), "rotation"), (dict(shift=0.6), "shift"),

@@ -362,7 +362,10 @@ def test_train_tiny_run_saves_model_and_card(capsys, data_dir, tmp_path, images)
 
 @pytest.fixture
 def sigint(request):
-    """SIGINT's handler set to ``request.param`` for the test (as a terminal or ``nohup`` starts Python), then put back."""
+    """SIGINT's handler set to ``request.param`` for the test (as a terminal or ``nohup`` starts Python).
+
+    Put back afterwards.
+    """
     before = signal.signal(signal.SIGINT, request.param)
     yield request.param
     signal.signal(signal.SIGINT, before)

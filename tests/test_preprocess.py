@@ -21,6 +21,8 @@ from hdr_core import preprocess as pp
 from hdr_core.errors import BlankImageError, ImageError
 from hdr_core.preprocess import Box
 
+from .geometry import ink_shear
+
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
@@ -713,12 +715,6 @@ def test_normalize_never_cuts_a_lopsided_shape():
     assert abs(cx - 14) <= 1.5 and abs(cy - 14) <= 1.5
 
 
-def _shear(image: np.ndarray) -> float:
-    """The horizontal shear that would make the ink's principal axis vertical (mu11 / mu02)."""
-    m = cv2.moments(image.astype(np.float32))
-    return m["mu11"] / m["mu02"]
-
-
 @pytest.mark.parametrize("lean", [0.6, -0.6, 0.3])
 def test_normalize_halves_the_slant(lean):
     """A stroke leaning over (a "1" written in italics) comes out leaning half as much, either way."""
@@ -726,10 +722,10 @@ def test_normalize_halves_the_slant(lean):
     for y in range(20, 180):  # a stroke 12 px wide, x = centre + lean * (y - 100)
         x = int(round(100 + lean * (y - 100)))
         mask[y, x - 6 : x + 6] = True
-    assert _shear(mask) == pytest.approx(lean, rel=0.05)
+    assert ink_shear(mask) == pytest.approx(lean, rel=0.05)
     out = _normalize_mask(mask)
     assert_model_input(out)
-    assert _shear(out) == pytest.approx(lean * pp.STRAIGHTEN_SHARE, rel=0.15)
+    assert ink_shear(out) == pytest.approx(lean * pp.STRAIGHTEN_SHARE, rel=0.15)
     cx, cy = centre_of_mass(out)
     assert abs(cx - 14) <= 0.5 and abs(cy - 14) <= 0.5
 
@@ -740,7 +736,7 @@ def test_normalize_leaves_an_upright_digit_upright(monkeypatch):
     mask[10:50, 10:50] = True
     mask[20:40, 20:40] = False  # an "0"-like ring
     out = _normalize_mask(mask)
-    assert abs(_shear(out)) < 1e-3
+    assert abs(ink_shear(out)) < 1e-3
     monkeypatch.setattr(pp, "STRAIGHTEN_SHARE", 0.0)
     assert np.array_equal(out, _normalize_mask(mask))
 

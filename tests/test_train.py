@@ -59,7 +59,8 @@ class Recorder:
 
 def test_training_learns_and_reports_every_batch_and_epoch(fonts):
     recorder = Recorder()
-    result = train(TrainConfig(arch=TINY, epochs=3, batch_size=32, learning_rate=3e-3), progress=recorder, dataset=fonts)
+    config = TrainConfig(arch=TINY, epochs=3, batch_size=32, learning_rate=3e-3)
+    result = train(config, progress=recorder, dataset=fonts)
     assert recorder.begin == (3, 12)  # 360 training images after a 10% validation split, batches of 32
     assert len(recorder.batches) == 36 and len(recorder.epochs) == 3
     assert set(result.history) >= {"loss", "accuracy", "val_loss", "val_accuracy", "seconds"}
