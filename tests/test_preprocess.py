@@ -567,6 +567,20 @@ def test_auto_invert_photo_of_paper_on_a_dark_desk():
     assert "desk" in result.reason
 
 
+@pytest.mark.parametrize("darkest", [0.45, 0.6])
+def test_auto_invert_page_half_in_shadow(darkest):
+    """Light falling off across the page (one side at 45% of the other's brightness) spreads the
+    paper over half the grey scale; the thin dark strokes are still found to be the ink."""
+    mask = digit_mask("4", size=(400, 400), scale=6, thickness=4)
+    truth = box_of(mask)
+    light = np.linspace(darkest, 1.0, 400)[None, :] * np.linspace(1.0, 0.85, 400)[:, None]
+    rng = np.random.default_rng(2)
+    gray = np.clip(np.where(mask, 70.0, 235.0) * light + rng.normal(0, 3, mask.shape), 0, 255).astype(np.uint8)
+    result = pp.auto_invert(gray, pp.binarize(gray))
+    assert result.inverted
+    assert iou(pp.preprocess(gray).box, truth) > 0.85
+
+
 def test_auto_invert_validates_binary():
     with pytest.raises(ValueError, match="binary must be an array of shape \\(10, 10\\)"):
         pp.auto_invert(np.zeros((10, 10), np.uint8), np.zeros((5, 5), bool))
@@ -894,6 +908,21 @@ def test_preprocess_accepts_paths_and_bytes(tmp_path, three):
 def test_blank_images_are_reported(image, method):
     with pytest.raises(BlankImageError, match="No ink found: the image is blank or a single colour"):
         pp.preprocess(image, threshold=method)
+
+
+def test_small_thin_digit_on_overexposed_paper_is_not_blank():
+    """A thin-pen "7" a tenth of the height of a big photo whose paper is blown out to white: its
+    ink is 0.05% of the pixels, rarer than the 0.1% tails a blank test may cut off as noise."""
+    rng = np.random.default_rng(3)
+    mask = np.zeros((1500, 2000), bool)
+    mask[700:850, 950:1050] = digit_mask("7", size=(150, 100), scale=4, thickness=4)
+    truth = box_of(mask)
+    assert mask.mean() < 0.001
+    paper = np.clip(255 - np.abs(rng.normal(0, 2, mask.shape)), 0, 255)  # noise only below white
+    gray = np.where(mask, 40, paper).astype(np.uint8)
+    assert iou(pp.preprocess(gray).box, truth) > 0.85
+    with pytest.raises(BlankImageError):  # the same paper without the digit is still blank
+        pp.preprocess(paper.astype(np.uint8))
 
 
 def test_blank_file_is_reported():
