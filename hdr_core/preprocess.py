@@ -849,6 +849,17 @@ def _even_lighting(gray: np.ndarray) -> np.ndarray:
     minority, so a shadow or a lighting gradient across the page cancels out and the paper lands
     near 128, with the ink on one side of it.
     """
+    paper = _wide_level(gray, cv2.medianBlur)
+    return np.clip(gray.astype(np.int16) - paper + 128, 0, 255).astype(np.uint8)
+
+
+def _wide_level(gray: np.ndarray, level_of) -> np.ndarray:
+    """(H, W) uint8 -> (H, W) uint8: a level that follows only what is wider than strokes.
+
+    ``level_of(small, side)`` filters a copy at most ``BACKGROUND_WORK_SIDE`` long with a window
+    ``side`` (odd) a third of its long side; the result is brought back to full size. Working on
+    the small copy keeps it fast on any photo, and lighting is smooth anyway.
+    """
     height, width = gray.shape
     scale = min(1.0, BACKGROUND_WORK_SIDE / max(height, width))
     small = gray
@@ -856,10 +867,15 @@ def _even_lighting(gray: np.ndarray) -> np.ndarray:
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         small = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
     kernel_side = max(3, int(max(small.shape) * BACKGROUND_KERNEL_FRACTION) | 1)
-    paper = cv2.medianBlur(small, kernel_side)
+    level = level_of(small, kernel_side)
     if scale < 1:
-        paper = cv2.resize(paper, (width, height), interpolation=cv2.INTER_LINEAR)
-    return np.clip(gray.astype(np.int16) - paper + 128, 0, 255).astype(np.uint8)
+        level = cv2.resize(level, (width, height), interpolation=cv2.INTER_LINEAR)
+    return level
+
+
+def _grey_opening(small: np.ndarray, side: int) -> np.ndarray:
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (side, side))
+    return cv2.morphologyEx(small, cv2.MORPH_OPEN, kernel, borderType=cv2.BORDER_REPLICATE)
 
 
 def _ink_is_dark(gray: np.ndarray, hist: np.ndarray | None = None) -> bool:
@@ -966,18 +982,7 @@ def local_contrast(ink_gray: np.ndarray) -> np.ndarray:
         cancel out here.
     """
     ink_gray = _check_gray(ink_gray, "ink_gray")
-    height, width = ink_gray.shape
-    scale = min(1.0, BACKGROUND_WORK_SIDE / max(height, width))
-    small = ink_gray
-    if scale < 1:
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        small = cv2.resize(ink_gray, size, interpolation=cv2.INTER_AREA)
-    kernel_side = max(3, int(max(small.shape) * BACKGROUND_KERNEL_FRACTION) | 1)
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (kernel_side, kernel_side))
-    background = cv2.morphologyEx(small, cv2.MORPH_OPEN, kernel, borderType=cv2.BORDER_REPLICATE)
-    if scale < 1:
-        background = cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR)
-    return cv2.subtract(ink_gray, background)
+    return cv2.subtract(ink_gray, _wide_level(ink_gray, _grey_opening))
 
 
 def _strong_ink_level(contrast: np.ndarray) -> float:
