@@ -17,6 +17,8 @@ condition (overall and by kind; a file the preprocessing rejects counts as wrong
 - ``rotated``: turned 15 degrees, half of them each way;
 - ``perspective``: photographed at an angle (a keystone warp);
 - ``far``: the digit a third of the picture's width and height, on more paper (with noise);
+- ``desk``: the page did not fill the frame: a dark desk along the left side and the bottom, a
+  twelfth of the picture deep (with noise);
 - ``combined``: rotated 8 degrees, a gradient, noise and JPEG quality 40 together.
 
 Every condition is seeded, so two runs print the same figures. Run from the repository root
@@ -117,6 +119,16 @@ def _far(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return _noise(framed, rng, 4)
 
 
+DESK_RGB = (62, 46, 36)  # dark wood
+
+
+def _desk(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    height, width = image.shape[:2]
+    colour = DESK_RGB if image.ndim == 3 else int(np.mean(DESK_RGB))
+    framed = cv2.copyMakeBorder(image, 0, height // 12, width // 12, 0, cv2.BORDER_CONSTANT, value=colour)
+    return _noise(framed, rng, 4)
+
+
 def conditions() -> dict:
     """name -> (image, rng) -> degraded image; each (H, W, 3) uint8 RGB."""
     return {
@@ -132,6 +144,7 @@ def conditions() -> dict:
         "rotated": lambda image, rng: _rotate(image, 15 if rng.random() < 0.5 else -15),
         "perspective": lambda image, rng: _perspective(image),
         "far": _far,
+        "desk": _desk,
         "combined": lambda image, rng: _jpeg(_noise(_gradient(_rotate(image, 8)), rng, 12), 40),
     }
 
