@@ -973,8 +973,8 @@ def pipeline_ui(result: FileResult) -> None:
           aspect=model_image.shape[0] / model_image.shape[1])
     st.caption(f"**Why step 4 {'inverted' if steps.inverted else 'did not invert'}:** {steps.invert_reason}  \n"
                "**Between steps 4 and 5:** a pixel stays ink only where it is clearly darker (or brighter) than "
-               "the paper around it, which removes shadows and paper texture; specks, ruled lines and pieces cut "
-               "by the picture's edge are dropped.")
+               "the paper around it, which removes shadows and paper texture; specks, ruled lines, the desk beside "
+               "the page and pieces cut by the picture's edge are dropped.")
 
 
 def prediction_ui(result: FileResult) -> None:

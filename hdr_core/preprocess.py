@@ -126,6 +126,12 @@ LINE_ELONGATION = 12  # ...and is at least this many times longer than it is thi
 BACKGROUND_BLOB_SHARE = 0.1  # border-touching regions this big (share of the image) may be desk/shadow...
 BLOB_THICKNESS = 0.22  # ...when thicker than this share of their size (strokes are thinner)...
 BLOB_STROKE_RATIO = 4  # ...or this many times thicker than the digit's strokes
+# A region lying along this share of one side of the picture is the desk or a shadow beyond the page's
+# edge when there is a digit beside it: away from the border, or with strokes this many times thinner.
+# Strokes cross a side rather than run along it; a tight crop's own stroke along a side (a 7's top bar)
+# is as thin as the rest of the digit, and there is no digit away from the border.
+BAND_SIDE_SHARE = 0.8
+BAND_STROKE_RATIO = 2
 SIGNIFICANT_SIDE = 0.1  # components this long (share of the short side) are more than specks
 SIGNIFICANT_SHARE = 0.3  # other ink this long (vs the blob's long side) can be the digit on its own
 LINE_KEEP_SHARE = 0.25  # a line is kept (it may be a "1") unless other ink is at least this big vs it
@@ -1233,6 +1239,27 @@ def _is_background_blob(
     return sure or thickness >= BLOB_THICKNESS * max(box.w, box.h), sure
 
 
+def _desk_bands(
+    comps: _Components, indices: list[int], shape: tuple[int, ...], reference: float | None
+) -> list[int]:
+    """The components that lie along a side of the picture beside a digit: the desk or a shadow
+    beyond the page's edge (see ``BAND_SIDE_SHARE``). ``reference``: the stroke width of the digit
+    away from the border, if there is one."""
+    labels = comps.labels
+    lying = np.zeros(comps.count, bool)
+    for side in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        lying |= np.bincount(side, minlength=comps.count) >= BAND_SIDE_SHARE * len(side)
+    along = [i for i in indices if lying[i]]
+    sizeable = SIGNIFICANT_SIDE * min(shape[:2])
+    others = [i for i in indices if i not in along and max(comps.box(i).w, comps.box(i).h) >= sizeable]
+    if not along or not others:
+        return []
+    if reference is not None:
+        return along
+    thinnest = BAND_STROKE_RATIO * comps.stroke_width(max(others, key=comps.area))
+    return [i for i in along if comps.stroke_width(i) >= thinnest]
+
+
 def _gap(a: Box, b: Box) -> float:
     """Distance between two boxes (0 when they overlap)."""
     dx = max(0, max(a.x, b.x) - min(a.x + a.w, b.x + b.w))
@@ -1257,8 +1284,12 @@ def _digit_candidates(comps: _Components, shape: tuple[int, ...]) -> list[int]:
     of a thick "0" a big border-touching blob)."""
     candidates = [i for i in range(1, comps.count) if comps.area(i) >= MIN_SPECK_AREA]
     reference = _reference_stroke_width(comps, candidates, shape)
+    bands = _desk_bands(comps, candidates, shape, reference)
     lines, blobs, sure_blobs, plain = [], [], [], []
     for i in candidates:
+        if i in bands:
+            sure_blobs.append(i)
+            continue
         if _is_line(comps.box(i), comps.area(i), shape):
             lines.append(i)
             continue
@@ -1337,7 +1368,8 @@ def locate_ink(ink: np.ndarray) -> Box | None:
         The digit's box, or None when there is no ink. Ruled and grid lines are erased (long,
         straight, thinner than the strokes, reaching well beyond the digit; strokes crossing them
         stay whole), strokes broken by light pencil joined (a closing scaled to the image), specks
-        dropped, desk/shadow regions dropped, and fragments of neighbouring digits cut by the border
+        dropped, desk/shadow regions dropped (a desk showing along a side of the picture too, when
+        there is a digit beside it), and fragments of neighbouring digits cut by the border
         passed over in favour of the largest component away from the border; nearby pieces (a 5's
         detached bar) are added to the box.
     """
@@ -1774,7 +1806,10 @@ def _digit_pieces(comps: _Components, shape: tuple[int, ...]) -> list[_Piece]:
     if interior:
         biggest = max(comps.area(i) for i in interior)
         reference = float(np.median([comps.stroke_width(i) for i in interior if comps.area(i) >= 0.1 * biggest]))
-    candidates = [i for i in candidates if not _is_background_blob(comps, i, shape, reference)[0]]
+    bands = _desk_bands(comps, candidates, shape, reference)
+    candidates = [
+        i for i in candidates if i not in bands and not _is_background_blob(comps, i, shape, reference)[0]
+    ]
     if not candidates:
         return []
     # Specks and dots are tiny against a typical digit: the area of the component holding the median

@@ -650,6 +650,46 @@ def test_locate_ink_drops_a_desk_frame_around_the_paper():
     assert pp.locate_ink(ink) == Box(80, 70, 30, 50)
 
 
+def _desk_along_left_and_bottom(ink: np.ndarray, depth: int) -> np.ndarray:
+    """The page did not fill the frame: the desk shows along the left side and the bottom."""
+    ink[:, :depth] = True
+    ink[-depth:, :] = True
+    return ink
+
+
+def test_locate_ink_drops_a_desk_strip_beside_a_digit_near_the_page_edge():
+    # A strip a tenth of the picture deep, as thick as a marker's strokes, 4 px from the digit.
+    ink = _ring(_desk_along_left_and_bottom(_blank((200, 200)), 20), Box(24, 70, 40, 60), thickness=12)
+    assert pp.locate_ink(ink) == Box(24, 70, 40, 60)
+
+
+def test_locate_ink_drops_a_desk_strip_beside_a_digit_cut_by_the_top_edge():
+    # No digit away from the border here, but the strip is far thicker than the strokes.
+    ink = _ring(_desk_along_left_and_bottom(_blank((200, 200)), 20), Box(60, 0, 40, 60), thickness=4)
+    assert pp.locate_ink(ink) == Box(60, 0, 40, 60)
+
+
+def test_locate_ink_keeps_a_tight_crops_own_stroke_along_a_side():
+    # A 7 cropped at its top bar, the bar written apart from the stem: the bar lies along the top
+    # side, but it is as thin as the stem, so it is the digit's, not a desk.
+    ink = _blank((200, 160))
+    ink[0:10, 0:160] = True
+    cv2.line(ink.view(np.uint8), (150, 16), (70, 199), 1, 10)
+    assert pp.locate_ink(ink) == Box(0, 0, 160, 200)
+
+
+def test_photo_of_a_page_on_a_desk_reads_only_the_digit():
+    # A photo whose page does not fill the frame: dark desk along the left and the bottom.
+    rng = np.random.default_rng(0)
+    mask = digit_mask("4", size=(220, 200), scale=5.0, thickness=14)
+    photo = render(mask, ink=40, paper=215).astype(np.int16)
+    photo = np.pad(photo, ((0, 20), (20, 0)), constant_values=50)  # the desk
+    photo = np.clip(photo + rng.normal(0, 4, photo.shape), 0, 255).astype(np.uint8)
+    result = pp.preprocess(photo)
+    assert result.inverted
+    assert iou(result.box, Box(box_of(mask).x + 20, box_of(mask).y, box_of(mask).w, box_of(mask).h)) > 0.9
+
+
 @pytest.mark.parametrize("dtype", [bool, np.uint8])
 def test_locate_ink_accepts_uint8_masks(dtype):
     ink = _ring(_blank(), Box(30, 20, 30, 50)).astype(dtype)
@@ -985,6 +1025,19 @@ def test_segment_one_row():
     assert result.box == result.digits[0].box.union(result.digits[-1].box).union(result.digits[1].box).union(
         result.digits[2].box
     )
+
+
+def test_segment_leaves_out_a_desk_beside_the_page():
+    # The page did not fill the frame: a dark desk along the left side and the bottom, as deep as
+    # the margin around the number.
+    gray, truths = _number(["2026"])
+    depth = gray.shape[0] // 6
+    gray = np.pad(gray, ((0, depth), (depth, 0)), constant_values=50)
+    gray = np.clip(gray + np.random.default_rng(0).normal(0, 4, gray.shape), 0, 255).astype(np.uint8)
+    result = pp.segment(gray)
+    assert result.rows == ((0, 1, 2, 3),)
+    for digit, truth in zip(result.digits, truths[0]):
+        assert iou(digit.box, Box(truth.x + depth, truth.y, truth.w, truth.h)) > 0.85
 
 
 @pytest.mark.parametrize("method", pp.THRESHOLD_METHODS)
