@@ -911,10 +911,24 @@ def _ink_is_dark(gray: np.ndarray, hist: np.ndarray | None = None) -> bool:
 
 
 def _border_is_bright(gray: np.ndarray) -> bool:
-    """Whether most of the outermost rows and columns are on the bright side of Otsu's level."""
+    return _border_brightness(gray)[0]
+
+
+def _border_brightness(gray: np.ndarray) -> tuple[bool, bool]:
+    """Whether most of the outermost rows and columns are on the bright side of Otsu's level, and
+    whether sides were left out as a desk.
+
+    Sides that are dark nearly all along are left out when another side is bright nearly all along:
+    that is a desk beside the page, not a dark background (a dark background darkens every side).
+    """
     level, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    return bool(np.mean(border > level) >= 0.5)
+    sides = [side > level for side in (gray[0], gray[-1], gray[:, 0], gray[:, -1])]
+    shares = [float(side.mean()) for side in sides]
+    desk = max(shares) >= BAND_SIDE_SHARE and min(shares) <= 1 - BAND_SIDE_SHARE
+    if desk:
+        sides = [side for side, share in zip(sides, shares) if share > 1 - BAND_SIDE_SHARE]
+    bright = bool(np.mean(np.concatenate(sides)) >= 0.5)
+    return bright, desk and bright
 
 
 def auto_invert(gray: np.ndarray, binary: np.ndarray) -> Inversion:
@@ -940,9 +954,14 @@ def auto_invert(gray: np.ndarray, binary: np.ndarray) -> Inversion:
 
 def _auto_invert(gray: np.ndarray, binary: np.ndarray, hist: np.ndarray) -> Inversion:
     dark_ink = _ink_is_dark(gray, hist)
-    border_bright = _border_is_bright(gray)
+    border_bright, desk = _border_brightness(gray)
     if dark_ink:
-        if border_bright:
+        if desk:
+            reason = (
+                "Some sides of the picture are light paper all along and the others dark (a desk beside the "
+                "page), so the ink is dark on light paper: inverted so the ink is bright like MNIST."
+            )
+        elif border_bright:
             reason = (
                 "The border is mostly bright, so the background is light paper: inverted so the ink is "
                 "bright like MNIST."

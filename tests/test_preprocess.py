@@ -567,6 +567,19 @@ def test_auto_invert_photo_of_paper_on_a_dark_desk():
     assert "desk" in result.reason
 
 
+def test_auto_invert_close_up_with_the_desk_along_two_sides():
+    """A close-up of a bold digit whose page stops short of the frame on two sides. The grey levels
+    are too evenly split to tell, and most of the border is desk; but the other two sides are
+    paper all along, so the dark sides are a desk, not a dark background."""
+    mask = digit_mask("8", size=(200, 160), scale=5, thickness=18)
+    gray = np.pad(render(mask, ink=40, paper=215), ((0, 50), (50, 0)), constant_values=50)
+    gray = np.clip(gray + np.random.default_rng(1).normal(0, 4, gray.shape), 0, 255).astype(np.uint8)
+    assert abs(pp._skewness(gray)) < pp.SKEW_DECIDES  # the border has to decide
+    result = pp.auto_invert(gray, pp.binarize(gray))
+    assert result.inverted
+    assert "desk" in result.reason
+
+
 @pytest.mark.parametrize("darkest", [0.45, 0.6])
 def test_auto_invert_page_half_in_shadow(darkest):
     """Light falling off across the page (one side at 45% of the other's brightness) spreads the
