@@ -907,10 +907,6 @@ def _ink_is_dark(gray: np.ndarray, hist: np.ndarray | None = None) -> bool:
     skew = _skewness(_even_lighting(gray))
     if abs(skew) >= EVEN_SKEW_DECIDES:
         return skew < 0
-    return _border_is_bright(gray)
-
-
-def _border_is_bright(gray: np.ndarray) -> bool:
     return _border_brightness(gray)[0]
 
 
