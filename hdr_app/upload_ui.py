@@ -96,6 +96,7 @@ JPEG_QUALITY = 88
 MAX_FILES = 40  # files read per batch: bounds the work and memory of one rerun
 CACHE_ENTRIES = 96  # cached outcomes (each well under 1 MB: encoded thumbnails + 28x28 inputs)
 THUMB_SCALE = 2  # the 28x28 model input is shown 56x56 in the results table
+DIGIT_TILE = 112  # display pixels (4 per model-input pixel): each digit of a whole number, read under it
 
 MAX_STEP_HEIGHT = 300  # display pixels: portrait photos are shown narrower so that the step rows stay compact
 BORDER_COLOUR = 226  # a 1-pixel frame around each step image, so white paper does not melt into the page
@@ -999,17 +1000,16 @@ def prediction_ui(result: FileResult) -> None:
     number = result.text.replace("/", " / ")
     st.metric("Number read", number)
     st.caption(f"Least certain digit: {result.confidence:.1%}. Each digit, numbered as on the photo:")
-    order = [i for row in steps.rows for i in row]
-    per_line = 8
-    for start in range(0, len(order), per_line):
-        cols = st.columns(per_line, gap="small")
-        for col, index in zip(cols, order[start : start + per_line]):
-            prediction = result.predictions[index]
-            with col:
-                st.image(charts.enlarge(steps.model_inputs[index], 3), width="stretch")
-                st.markdown(f"#{index + 1} → **{prediction.label}**  \n"
-                            f"<span style='color:#64748b;font-size:0.85em'>{prediction.confidence:.0%}</span>",
-                            unsafe_allow_html=True)
+    # Fixed-size tiles in a row that wraps: eight or more across a laptop, two or three on a phone (columns
+    # would stack there, one digit the width of the screen each).
+    tiles = st.container(horizontal=True, gap="small", key="upload_digit_tiles")
+    for index in (i for row in steps.rows for i in row):
+        prediction = result.predictions[index]
+        with tiles.container(width=DIGIT_TILE):
+            st.image(charts.enlarge(steps.model_inputs[index], DIGIT_TILE // 28), width=DIGIT_TILE)
+            st.markdown(f"#{index + 1} → **{prediction.label}**  \n"
+                        f"<span style='color:#64748b;font-size:0.85em'>{prediction.confidence:.0%}</span>",
+                        unsafe_allow_html=True)
 
 
 def compare_ui(item: UploadedImage, result: FileResult, predictor: Predictor | None) -> None:

@@ -854,6 +854,15 @@ def _no_conv(subject: Subject) -> bool:
     return True
 
 
+# Ten panels in a row need about 70 px each for their titles ("conv_4" over "10×10×96"): on a narrower
+# screen (a phone) the path keeps that width and scrolls sideways instead of squeezing the titles together.
+FLOW_MIN_WIDTH = 720
+FLOW_SCROLL_CSS = f"""<style>
+.st-key-vis_flow {{ overflow-x: auto; }}
+.st-key-vis_flow > * {{ min-width: {FLOW_MIN_WIDTH}px; }}
+</style>"""
+
+
 def network_flow_ui(subject: Subject) -> None:
     """Layer table and the input's path through the stages."""
     view = subject.view
@@ -868,8 +877,10 @@ def network_flow_ui(subject: Subject) -> None:
     st.markdown("**The digit's path.** Each picture is one stage's output for this digit (feature maps averaged "
                 "into one picture; bright = strong). The maps get smaller and more abstract until a few numbers "
                 "decide the class.")
-    st.plotly_chart(flow_figure(subject.image, view, acts, subject.probabilities, subject.class_names),
-                    width="stretch", config=CHART_CONFIG, key="vis_flow_chart")
+    st.html(FLOW_SCROLL_CSS)
+    with st.container(key="vis_flow"):
+        st.plotly_chart(flow_figure(subject.image, view, acts, subject.probabilities, subject.class_names),
+                        width="stretch", config=CHART_CONFIG, key="vis_flow_chart")
     st.markdown("**Every layer, in order.**")
     table = {
         "layer": [r.name for r in view.rows],

@@ -160,6 +160,22 @@ def page(browser, app_url: str):
         context.close()
 
 
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def phone_page(browser, app_url: str):
+    """A fresh page the size of a phone screen, where Streamlit stacks columns under each other."""
+    context = browser.new_context(viewport=PHONE)
+    context.set_default_timeout(30_000)
+    tab = context.new_page()
+    tab.app_url = app_url  # type: ignore[attr-defined]
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
 # --------------------------------------------------------------------------------------------------
 # Drawing helpers
 # --------------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pytest
 from tests.browser.conftest import (
     after_rerun,
     METRIC_VALUE,
+    PHONE,
     SEEN_IMAGE,
     draw_digit,
     open_draw_page,
@@ -126,21 +127,6 @@ def test_undo_restores_the_previous_answer_and_clear_empties_the_page(page):
     page.locator(METRIC_VALUE).wait_for(state="detached")
     assert prediction_text(page) is None
     assert page.locator(SEEN_IMAGE).count() == 1  # the empty 28 x 28 view stays, all black
-
-
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def phone_page(browser, app_url: str):
-    """A fresh page the size of a phone screen (the boxes of the Draw page stack under each other)."""
-    context = browser.new_context(viewport=PHONE)
-    context.set_default_timeout(30_000)
-    tab = context.new_page()
-    try:
-        yield tab
-    finally:
-        context.close()
 
 
 def test_on_a_phone_the_answer_comes_right_under_the_canvas(phone_page, app_url):

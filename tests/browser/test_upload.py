@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.browser.conftest import wait_for_prediction, wait_until_idle
+from tests.browser.conftest import PHONE, wait_for_prediction, wait_until_idle
 
 pytestmark = pytest.mark.browser
 
@@ -126,3 +126,34 @@ def test_upload_whole_number(page):
     assert page.get_by_text("Mean (chosen)").is_visible()
     assert_no_traceback(page)
     screenshot(page, "hdr-upload-compare.png")
+
+
+def test_on_a_phone_a_whole_number_and_its_path_stay_readable(phone_page):
+    """Each digit of the number is a small tile, several to a row, not one screen-wide picture after
+    another; on Look inside, the digit's path keeps the width its panel titles need and scrolls sideways."""
+    page = phone_page
+    open_upload_page(page)
+    page.get_by_role("radio", name="A whole number (several digits)").click()
+    wait_until_idle(page)
+    page.locator(FILE_INPUT).set_input_files([upload_file("4096.png", number_png("4096"))])
+    number = page.locator('[data-testid="stMetric"]:has-text("Number read") [data-testid="stMetricValue"]')
+    number.wait_for(timeout=FIRST_RUN_TIMEOUT_MS)
+    wait_until_idle(page, timeout_ms=FIRST_RUN_TIMEOUT_MS)
+    tiles = page.locator(".st-key-upload_digit_tiles img")
+    assert tiles.count() == 4
+    boxes = [tiles.nth(i).bounding_box() for i in range(4)]
+    assert all(box["width"] <= PHONE["width"] / 3 for box in boxes), boxes
+    assert boxes[1]["y"] == boxes[0]["y"], "the first two digits should sit side by side"
+    assert_no_traceback(page)
+    screenshot(page, "hdr-upload-number-phone.png")
+
+    page.get_by_role("button", name="Open in Visualise").click()
+    page.get_by_role("heading", name="Look inside the network").wait_for(timeout=60_000)
+    chart = page.locator('.st-key-vis_flow [data-testid="stPlotlyChart"]')
+    chart.wait_for(timeout=60_000)
+    chart.locator(".main-svg").first.wait_for(timeout=60_000)
+    assert chart.bounding_box()["width"] >= 700, "ten panel titles need about 70 px each"
+    scroller = page.locator(".st-key-vis_flow")
+    assert scroller.evaluate("el => el.scrollWidth > el.clientWidth && getComputedStyle(el).overflowX === 'auto'")
+    assert_no_traceback(page)
+
