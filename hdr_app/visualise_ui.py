@@ -1165,12 +1165,19 @@ def tabs_ui(subject: Subject, *, key: str = state.VIS_TAB) -> None:
 SOURCE_LABELS = {"current": "Current digit", "test": "A test image", "example": "A typed example"}
 
 
-@st.cache_resource(show_spinner="Loading the test images (first time only)…")
-def test_images(name: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """``(x_test (N, 28, 28) uint8, y_test (N,) uint8, class_names)`` of a dataset, once per server."""
+TEST_IMAGES_RETRY_S = 600  # an offline server tries MNIST's download again after this long, not on every rerun
+
+
+@st.cache_resource(show_spinner="Loading the test images (first time only)…", ttl=TEST_IMAGES_RETRY_S)
+def test_images(name: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]] | str:
+    """``(x_test (N, 28, 28) uint8, y_test (N,) uint8, class_names)`` of a dataset, once per server; or,
+    when it cannot be read (MNIST not on disk and no internet to download it, a corrupt file), why not."""
     from hdr_core.data import load_dataset
 
-    dataset = load_dataset(name)
+    try:
+        dataset = load_dataset(name)
+    except HdrError as error:
+        return str(error)
     return dataset.x_test, dataset.y_test, dataset.class_names
 
 
@@ -1234,15 +1241,19 @@ def input_ui(card: dict[str, Any] | None = None) -> tuple[np.ndarray, str]:
                           format_func=SOURCE_LABELS.__getitem__, label_visibility="collapsed")
     else:
         source = options[0]
+    loaded = test_images(dataset) if source == "test" else None
     if current is None:
+        meanwhile = "Meanwhile, here is a test image." if isinstance(loaded, tuple) else ""
         st.caption(":material/info: No digit drawn or uploaded yet: draw one on the **Draw** page or upload a "
-                   "photo, and it appears here. " + ("Meanwhile, here is a test image." if dataset else ""))
+                   f"photo, and it appears here. {meanwhile}")
     if source == "current":
         return np.asarray(current.model_input, np.float32), current.title
-    if source == "example":
-        st.caption("No test images found (set HDR_DATA_DIR to a folder with mnist.npz): showing a typed 7.")
+    if not isinstance(loaded, tuple):
+        why = "The test images could not be read" if loaded else "No test images found"
+        st.caption(f"{why} (set HDR_DATA_DIR to a folder with mnist.npz for them): showing a typed 7.",
+                   help=loaded or None)  # the loader's whole message: what was searched, why the download failed
         return typed_example(), "A typed 7"
-    x_test, y_test, names = test_images(dataset)
+    x_test, y_test, names = loaded
     n = len(x_test)
     a, b = st.columns([3, 2], vertical_alignment="bottom")
     index = a.number_input(f"{dataset.upper()} test image #", 0, n - 1, key=state.VIS_TEST_INDEX,

@@ -233,6 +233,32 @@ def test_without_data_or_drawing_it_falls_back_to_a_typed_digit(monkeypatch):
     _open(at, "Feature maps")
 
 
+def test_offline_without_mnist_on_disk_it_says_why_and_shows_a_typed_digit(monkeypatch, tmp_path):
+    """A teacher's laptop offline, no HDR_DATA_DIR: MNIST counts as downloadable, the download fails."""
+    from hdr_core import data
+
+    monkeypatch.delenv("HDR_DATA_DIR", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+
+    def offline() -> None:
+        raise OSError("Name or service not known")
+
+    monkeypatch.setattr(data, "_download_mnist", offline)
+    ui.test_images.clear()
+    try:
+        at = _app()
+        at.run()
+        assert not at.exception
+        captions = _texts(at.caption)
+        assert "The test images could not be read" in captions and "showing a typed 7" in captions
+        assert "here is a test image" not in captions
+        why = next(c for c in at.caption if "could not be read" in c.value).help
+        assert "Dataset 'mnist' not found" in why and "Name or service not known" in why
+        _open(at, "Feature maps")
+    finally:
+        ui.test_images.clear()  # later tests read MNIST from HDR_DATA_DIR again
+
+
 def test_a_new_drawing_switches_back_to_the_current_digit(data_file):
     data_file("mnist.npz")
     at = _app(current=_digit())
