@@ -55,7 +55,8 @@ def screenshot_tall(page, name: str, height: int = 2400) -> None:
     page.set_viewport_size(size)
 
 
-def test_train_a_tiny_model_then_draw_for_it(page):
+def test_train_a_tiny_model_then_draw_for_it(page, data_file):
+    data_file("mnist.npz")  # the server trains on MNIST from HDR_DATA_DIR (offline, it cannot download it)
     # Open the app at its root and wait for app.py's own navigation: until a fresh server has run
     # app.py's st.navigation once, Streamlit lists (and runs) the pages/ files on their own, without
     # app.py's sidebar. Then go to Train as a user would: through the sidebar, in the same session.
