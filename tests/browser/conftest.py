@@ -13,6 +13,7 @@ every page's browser tests draw the same way.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -147,10 +148,13 @@ def browser():
             chromium.close()
 
 
-@pytest.fixture
-def page(browser, app_url: str):
-    """A fresh page (own context, so a new Streamlit session) of the app; closed after the test."""
-    context = browser.new_context(viewport=VIEWPORT)
+PHONE = {"width": 390, "height": 844}
+
+
+@contextlib.contextmanager
+def _app_page(browser, app_url: str, viewport: dict[str, int]) -> Iterator:
+    """A fresh page (own context, so a new Streamlit session) of the app; closed afterwards."""
+    context = browser.new_context(viewport=viewport)
     context.set_default_timeout(30_000)
     tab = context.new_page()
     tab.app_url = app_url  # type: ignore[attr-defined]
@@ -160,20 +164,18 @@ def page(browser, app_url: str):
         context.close()
 
 
-PHONE = {"width": 390, "height": 844}
+@pytest.fixture
+def page(browser, app_url: str):
+    """A fresh page of the app in a laptop-sized window."""
+    with _app_page(browser, app_url, VIEWPORT) as tab:
+        yield tab
 
 
 @pytest.fixture
 def phone_page(browser, app_url: str):
     """A fresh page the size of a phone screen, where Streamlit stacks columns under each other."""
-    context = browser.new_context(viewport=PHONE)
-    context.set_default_timeout(30_000)
-    tab = context.new_page()
-    tab.app_url = app_url  # type: ignore[attr-defined]
-    try:
+    with _app_page(browser, app_url, PHONE) as tab:
         yield tab
-    finally:
-        context.close()
 
 
 # --------------------------------------------------------------------------------------------------

@@ -104,14 +104,21 @@ def test_upload_good_and_bad_files(page):
     screenshot(page, "hdr-upload-files.png")
 
 
-def test_upload_whole_number(page):
+def upload_number(page, text: str):
+    """Open the Upload page, switch to whole numbers, upload ``text`` drawn as a number and wait for
+    the reading; returns the "Number read" metric's value locator."""
     open_upload_page(page)
     page.get_by_role("radio", name="A whole number (several digits)").click()
     wait_until_idle(page)
-    page.locator(FILE_INPUT).set_input_files([upload_file("2026.png", number_png("2026"))])
+    page.locator(FILE_INPUT).set_input_files([upload_file(f"{text}.png", number_png(text))])
     number = page.locator('[data-testid="stMetric"]:has-text("Number read") [data-testid="stMetricValue"]')
     number.wait_for(timeout=FIRST_RUN_TIMEOUT_MS)
     wait_until_idle(page, timeout_ms=FIRST_RUN_TIMEOUT_MS)
+    return number
+
+
+def test_upload_whole_number(page):
+    number = upload_number(page, "2026")
     page.wait_for_timeout(1000)
     assert re.fullmatch(r"[0-9]{4}", number.inner_text().strip()), number.inner_text()
     assert page.get_by_text("4 digits found, numbered in reading order").is_visible()
@@ -132,13 +139,7 @@ def test_on_a_phone_a_whole_number_and_its_path_stay_readable(phone_page):
     """Each digit of the number is a small tile, several to a row, not one screen-wide picture after
     another; on Look inside, the digit's path keeps the width its panel titles need and scrolls sideways."""
     page = phone_page
-    open_upload_page(page)
-    page.get_by_role("radio", name="A whole number (several digits)").click()
-    wait_until_idle(page)
-    page.locator(FILE_INPUT).set_input_files([upload_file("4096.png", number_png("4096"))])
-    number = page.locator('[data-testid="stMetric"]:has-text("Number read") [data-testid="stMetricValue"]')
-    number.wait_for(timeout=FIRST_RUN_TIMEOUT_MS)
-    wait_until_idle(page, timeout_ms=FIRST_RUN_TIMEOUT_MS)
+    upload_number(page, "4096")
     tiles = page.locator(".st-key-upload_digit_tiles img")
     assert tiles.count() == 4
     boxes = [tiles.nth(i).bounding_box() for i in range(4)]
