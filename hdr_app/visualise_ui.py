@@ -854,13 +854,19 @@ def _no_conv(subject: Subject) -> bool:
     return True
 
 
-# Ten panels in a row need about 70 px each for their titles ("conv_4" over "10×10×96"): on a narrower
-# screen (a phone) the path keeps that width and scrolls sideways instead of squeezing the titles together.
+# Grids of small pictures keep at least this width and scroll sideways in a narrower column (a phone)
+# instead of shrinking: ten flow panels need about 70 px each for their titles ("conv_4" over
+# "10×10×96"), and a filter's 3×3 weights or a 10×10 map turn into specks below about half that.
 FLOW_MIN_WIDTH = 720
-FLOW_SCROLL_CSS = f"""<style>
-.st-key-vis_flow {{ overflow-x: auto; }}
-.st-key-vis_flow > * {{ min-width: {FLOW_MIN_WIDTH}px; }}
-</style>"""
+GRID_MIN_WIDTH = 600
+
+
+def wide_chart(figure: go.Figure, *, key: str, min_width: int) -> None:
+    """A full-width plotly chart that keeps ``min_width`` px and scrolls sideways when the page is narrower."""
+    box = f"{key}_box"
+    st.html(f"<style>.st-key-{box} {{ overflow-x: auto; }} .st-key-{box} > * {{ min-width: {min_width}px; }}</style>")
+    with st.container(key=box):
+        st.plotly_chart(figure, width="stretch", config=CHART_CONFIG, key=key)
 
 
 def network_flow_ui(subject: Subject) -> None:
@@ -877,10 +883,8 @@ def network_flow_ui(subject: Subject) -> None:
     st.markdown("**The digit's path.** Each picture is one stage's output for this digit (feature maps averaged "
                 "into one picture; bright = strong). The maps get smaller and more abstract until a few numbers "
                 "decide the class.")
-    st.html(FLOW_SCROLL_CSS)
-    with st.container(key="vis_flow"):
-        st.plotly_chart(flow_figure(subject.image, view, acts, subject.probabilities, subject.class_names),
-                        width="stretch", config=CHART_CONFIG, key="vis_flow_chart")
+    wide_chart(flow_figure(subject.image, view, acts, subject.probabilities, subject.class_names),
+               key="vis_flow_chart", min_width=FLOW_MIN_WIDTH)
     st.markdown("**Every layer, in order.**")
     table = {
         "layer": [r.name for r in view.rows],
@@ -923,7 +927,7 @@ def filters_ui(subject: Subject) -> None:
             f"{' (first 32)' if n_in > 32 else ''}. It adds up what all the kernels find, so it detects "
             "combinations of the earlier layer's patterns: corners, curves, loops."
         )
-    st.plotly_chart(filters_figure(kernels), width="stretch", config=CHART_CONFIG, key="vis_filters_chart")
+    wide_chart(filters_figure(kernels), key="vis_filters_chart", min_width=GRID_MIN_WIDTH)
     st.caption("Colour scale: red = positive weight, blue = negative, white = 0.")
 
 
@@ -955,8 +959,8 @@ def feature_maps_ui(subject: Subject) -> None:
         st.markdown(f"##### {stage.label}")
         st.caption(f"{c} maps of {h}×{w} · {active} of {c} respond to this digit"
                    + (f" · shown after {stage.layers[-1]}" if len(stage.layers) > 1 else ""))
-        st.plotly_chart(feature_maps_figure(maps, per_map=per_map), width="stretch", config=CHART_CONFIG,
-                        key=f"vis_maps_{stage.name}")
+        wide_chart(feature_maps_figure(maps, per_map=per_map), key=f"vis_maps_{stage.name}",
+                   min_width=GRID_MIN_WIDTH)
 
     st.markdown("#### One map, large")
     left, right = st.columns([1, 1])

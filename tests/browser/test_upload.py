@@ -150,11 +150,17 @@ def test_on_a_phone_a_whole_number_and_its_path_stay_readable(phone_page):
 
     page.get_by_role("button", name="Open in Visualise").click()
     page.get_by_role("heading", name="Look inside the network").wait_for(timeout=60_000)
-    chart = page.locator('.st-key-vis_flow [data-testid="stPlotlyChart"]')
-    chart.wait_for(timeout=60_000)
-    chart.locator(".main-svg").first.wait_for(timeout=60_000)
-    assert chart.bounding_box()["width"] >= 700, "ten panel titles need about 70 px each"
-    scroller = page.locator(".st-key-vis_flow")
-    assert scroller.evaluate("el => el.scrollWidth > el.clientWidth && getComputedStyle(el).overflowX === 'auto'")
+    assert_scrolls_sideways(page, "vis_flow_chart", at_least=700)  # ten panel titles need about 70 px each
+    page.get_by_role("tab", name="Filters").click()
+    assert_scrolls_sideways(page, "vis_filters_chart", at_least=600)  # a filter's 3x3 weights stay visible
     assert_no_traceback(page)
+
+
+def assert_scrolls_sideways(page, key: str, *, at_least: int) -> None:
+    """The chart keyed ``key`` is drawn at least ``at_least`` px wide, in a box that scrolls sideways."""
+    chart = page.locator(f'.st-key-{key}_box [data-testid="stPlotlyChart"]')
+    chart.locator(".main-svg").first.wait_for(timeout=60_000)
+    assert chart.bounding_box()["width"] >= at_least
+    box = page.locator(f".st-key-{key}_box")
+    assert box.evaluate("el => el.scrollWidth > el.clientWidth && getComputedStyle(el).overflowX === 'auto'")
 
