@@ -488,6 +488,9 @@ def _thin(values: tuple[float, ...], limit: int = 600) -> list[float]:
     return list(values[::step]) if step > 1 else list(values)
 
 
+LEGEND_LIFT_PX = 24  # the height of the "Loss · lower is better" line above the loss plot
+
+
 def curves_figure(history: dict[str, list[float]], *, batch_x=(), batch_loss=(), batch_accuracy=(),
                   total_epochs: int | None = None, height: int = 440) -> go.Figure:
     """Loss above accuracy, sharing the epoch axis: training (per batch, and per epoch) and validation (per epoch).
@@ -545,8 +548,10 @@ def curves_figure(history: dict[str, list[float]], *, batch_x=(), batch_loss=(),
             {"text": "<b>Accuracy</b> · higher is better", "x": 0, "xref": "paper", "y": 0.44, "yref": "paper",
              "yanchor": "bottom", "showarrow": False, "xanchor": "left", "font": {"size": 13}},
         ],
-        "legend": {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right",
-                   "font": {"size": 11}},
+        # Above the "Loss" title, not beside it: on a phone the legend wraps to two lines and would
+        # cover the title (the top margin grows to fit it).
+        "legend": {"orientation": "h", "y": 1.0 + LEGEND_LIFT_PX / height, "yanchor": "bottom", "x": 1,
+                   "xanchor": "right", "font": {"size": 11}},
         "plot_bgcolor": "rgba(0,0,0,0)",
         "paper_bgcolor": "rgba(0,0,0,0)",
         "font": {"color": TEXT},
