@@ -109,6 +109,13 @@ BACKGROUND_WORK_SIDE = 160  # the paper level is estimated on a copy this size: 
 # Structures narrower than 1/3 of the picture's long side count as strokes (the long side: in a tight
 # crop of a "1" the stroke is as wide as the picture).
 BACKGROUND_KERNEL_FRACTION = 1 / 3
+# ...and, second, wider than this many of the ink's own stroke widths count as background too, so a
+# sharp-edged shadow whose wedge narrows below a third of the picture does not become a triangle of
+# "ink" (strokes and where they cross stay narrower than this).
+STROKE_KERNEL_FACTOR = 2
+# Contrast is measured relative to the paper's own brightness there, so ink in a shadow counts as much
+# as ink in the light; by at most this factor (a near-black "paper" is a desk, not a deep shadow).
+MAX_SHADOW_GAIN = 4
 # A pixel is ink when its local contrast is at least this share of the strong ink's contrast: keeps
 # pencil strokes, drops shadows' edges, paper texture and faint erasures.
 INK_CONTRAST_SHARE = 0.3
@@ -867,16 +874,26 @@ def _wide_level(gray: np.ndarray, level_of) -> np.ndarray:
     the small copy keeps it fast on any photo, and lighting is smooth anyway.
     """
     height, width = gray.shape
-    scale = min(1.0, BACKGROUND_WORK_SIDE / max(height, width))
-    small = gray
-    if scale < 1:
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        small = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
-    kernel_side = max(3, int(max(small.shape) * BACKGROUND_KERNEL_FRACTION) | 1)
-    level = level_of(small, kernel_side)
+    small, scale = _work_copy(gray)
+    level = level_of(small, _wide_kernel_side(small))
     if scale < 1:
         level = cv2.resize(level, (width, height), interpolation=cv2.INTER_LINEAR)
     return level
+
+
+def _work_copy(gray: np.ndarray) -> tuple[np.ndarray, float]:
+    """(H, W) uint8 -> a copy at most ``BACKGROUND_WORK_SIDE`` long (area-averaged), and its scale."""
+    height, width = gray.shape
+    scale = min(1.0, BACKGROUND_WORK_SIDE / max(height, width))
+    if scale == 1:
+        return gray, scale
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA), scale
+
+
+def _wide_kernel_side(small: np.ndarray) -> int:
+    """The odd window side a third of the work copy's long side (at least 3)."""
+    return max(3, int(max(small.shape) * BACKGROUND_KERNEL_FRACTION) | 1)
 
 
 def _grey_opening(small: np.ndarray, side: int) -> np.ndarray:
@@ -986,24 +1003,74 @@ def _auto_invert(gray: np.ndarray, binary: np.ndarray, hist: np.ndarray) -> Inve
 # =================================================================================================
 
 
-def local_contrast(ink_gray: np.ndarray) -> np.ndarray:
+def local_contrast(ink_gray: np.ndarray, *, inverted: bool = True) -> np.ndarray:
     """How much brighter each pixel is than the background around it (a morphological top-hat).
 
     Parameters
     ----------
     ink_gray : (H, W) uint8 ndarray
         Grayscale with ink bright (after ``auto_invert``). Not modified.
+    inverted : bool, keyword-only
+        Whether ``ink_gray`` is the inverted picture of dark ink on light paper
+        (``auto_invert(...).inverted``). Only then does a shadow dim the ink's contrast along with
+        the paper, so only then is the contrast scaled back up (see below); light ink on a dark
+        background is measured as it is.
 
     Returns
     -------
     contrast : (H, W) uint8 ndarray
-        The pixel minus the local background level. The background is the grey-level opening of a
-        small copy with a kernel a third of the picture's long side: strokes narrower than that
+        The pixel minus the local background level; for dark ink on paper scaled up where the
+        paper is in shadow (by 255 / the paper's brightness, at most ``MAX_SHADOW_GAIN`` times), so
+        the same stroke stands out as much in the shadow as in the light. The background is the grey-level opening
+        of a small copy with a kernel a third of the picture's long side: strokes narrower than that
         vanish from it, while shadows, vignetting and lighting gradients (wider) stay, so they
-        cancel out here.
+        cancel out here. Where the ink's strokes can be measured, anything wider than
+        ``STROKE_KERNEL_FACTOR`` stroke widths counts as background as well (the larger of the two
+        openings): the narrow end of a sharp-edged shadow cancels out too, not only its wide part.
     """
     ink_gray = _check_gray(ink_gray, "ink_gray")
-    return cv2.subtract(ink_gray, _wide_level(ink_gray, _grey_opening))
+    height, width = ink_gray.shape
+    small, scale = _work_copy(ink_gray)
+    wide_side = _wide_kernel_side(small)
+    level = _grey_opening(small, wide_side)
+    stroke = _typical_thickness(cv2.subtract(small, level), wide_side)
+    if stroke is not None:
+        side = int(round(STROKE_KERNEL_FACTOR * stroke)) | 1
+        if side < wide_side:
+            level = np.maximum(level, _grey_opening(small, side))
+    if scale < 1:
+        level = cv2.resize(level, (width, height), interpolation=cv2.INTER_LINEAR)
+    if not inverted:
+        return cv2.subtract(ink_gray, level)
+    # Light multiplies: in a shadow the paper and the ink both get less of it, and their difference
+    # shrinks with it. Scaled back to full light, a pencil stroke in the shadow counts as much as
+    # the same stroke beside it.
+    paper_light = np.maximum(255 - level.astype(np.float32), 255 / MAX_SHADOW_GAIN)
+    contrast = (ink_gray.astype(np.float32) - level) * (255 / paper_light)
+    return np.clip(contrast, 0, 255).astype(np.uint8)
+
+
+def _typical_thickness(contrast: np.ndarray, most: int) -> int | None:
+    """The median local thickness, in pixels, of the ink standing out in ``contrast`` ((H, W) uint8).
+
+    The widest disc (odd diameter, at most ``most``) that fits around at least half of the ink's
+    pixels: an opening with it keeps half the ink. Strokes give their own width; specks of paper
+    texture and pits in a textured marker stroke only pull it down a little, and a shadow's wedge
+    (as wide as it is long) only pushes it up, which makes the second background scale safer still.
+    None when nothing stands out clearly.
+    """
+    level = _ink_contrast_level(contrast)
+    if level is None:
+        return None
+    ink = (contrast >= level).astype(np.uint8)
+    half = np.count_nonzero(ink) / 2
+    thickness = 1
+    for side in range(3, most + 1, 2):
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+        if np.count_nonzero(cv2.morphologyEx(ink, cv2.MORPH_OPEN, disc)) < half:
+            break
+        thickness = side
+    return thickness
 
 
 def _strong_ink_level(contrast: np.ndarray) -> float:
@@ -1024,7 +1091,7 @@ def _strong_ink_level(contrast: np.ndarray) -> float:
     return float(max(of_those, overall))
 
 
-def clean_ink(ink: np.ndarray, ink_gray: np.ndarray) -> np.ndarray:
+def clean_ink(ink: np.ndarray, ink_gray: np.ndarray, *, inverted: bool = True) -> np.ndarray:
     """Keep the threshold's ink pixels that also stand out locally.
 
     Parameters
@@ -1033,6 +1100,9 @@ def clean_ink(ink: np.ndarray, ink_gray: np.ndarray) -> np.ndarray:
         Ink pixels from the threshold (``auto_invert(...).ink``). Not modified.
     ink_gray : (H, W) uint8 ndarray
         Grayscale with ink bright.
+    inverted : bool, keyword-only
+        Whether the ink was dark on light paper (``auto_invert(...).inverted``); see
+        ``local_contrast``.
 
     Returns
     -------
@@ -1043,21 +1113,29 @@ def clean_ink(ink: np.ndarray, ink_gray: np.ndarray) -> np.ndarray:
     """
     ink = _check_mask(ink, "ink")
     ink_gray = _check_gray(ink_gray, "ink_gray")
-    return _clean_ink(ink, ink_gray, _flat_background(ink_gray))
+    return _clean_ink(ink, ink_gray, _flat_background(ink_gray), inverted)
 
 
-def _clean_ink(ink: np.ndarray, ink_gray: np.ndarray, flat: int | None) -> np.ndarray:
+def _clean_ink(ink: np.ndarray, ink_gray: np.ndarray, flat: int | None, inverted: bool) -> np.ndarray:
     if flat is not None:
         # Drawn digitally: no lighting to undo, the background level itself is the reference.
         shift = np.clip(np.arange(256) - flat, 0, 255).astype(np.uint8)
         contrast = cv2.LUT(ink_gray, shift)
     else:
-        contrast = local_contrast(ink_gray)
+        contrast = local_contrast(ink_gray, inverted=inverted)
+    level = _ink_contrast_level(contrast)
+    if level is None:
+        return np.zeros(ink.shape, bool)
+    return ink & (contrast >= level)
+
+
+def _ink_contrast_level(contrast: np.ndarray) -> float | None:
+    """The local contrast a pixel needs to count as ink: 30% of the strong ink's, at least
+    ``MIN_INK_CONTRAST``; None when nothing stands out clearly (a blank picture)."""
     strong = _strong_ink_level(contrast)
     if strong < 2 * MIN_INK_CONTRAST:
-        return np.zeros(ink.shape, bool)
-    level = max(MIN_INK_CONTRAST, INK_CONTRAST_SHARE * strong)
-    return ink & (contrast >= level)
+        return None
+    return max(MIN_INK_CONTRAST, INK_CONTRAST_SHARE * strong)
 
 
 # =================================================================================================
@@ -1618,7 +1696,7 @@ def _front(image, threshold: str) -> _Front:
         flat = _flat_background(gray, hist)
         if flat is not None and inversion.inverted:
             flat = 255 - flat
-        clean = _clean_ink(inversion.ink, inversion.gray, flat)
+        clean = _clean_ink(inversion.ink, inversion.gray, flat, inversion.inverted)
     return _Front(
         original=original if original is not image else original.copy(),
         gray=gray,

@@ -936,6 +936,54 @@ def test_preprocess_phone_photo_with_shadow_and_vignetting():
         assert iou(result.box, truth) > 0.8, method
 
 
+def shadowed(mask: np.ndarray, *, ink: float = 40, paper: float = 225, light: float = 0.55) -> np.ndarray:
+    """(H, W) uint8 photo of ``mask`` with a sharp-edged shadow from the upper left that narrows to
+    a point towards the bottom (a phone's shadow; ``hard_shadow`` in benchmarks/photo_conditions.py)."""
+    width = mask.shape[1]
+    ys, xs = np.indices(mask.shape)
+    gray = np.where(mask, ink, paper) + np.random.default_rng(2).normal(0, 3, mask.shape)
+    gray = np.where(xs + 0.5 * ys < 0.55 * width, gray * light, gray)
+    return np.clip(gray, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("text", list("0123456789"))
+def test_the_narrow_end_of_a_sharp_shadow_across_a_tight_crop_is_not_ink(text):
+    """The wide grey opening leaves the shadow's narrow end out of the background: the second,
+    stroke-sized scale must take it back, or the triangle joins the digit and widens its box."""
+    mask = digit_mask(text, size=(140, 110), scale=4, thickness=8)
+    result = pp.preprocess(shadowed(mask))
+    near_digit = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    assert np.count_nonzero(result.ink & ~near_digit) <= 0.02 * np.count_nonzero(mask)
+    assert iou(result.box, box_of(mask)) > 0.9
+
+
+def test_a_light_pencil_stroke_in_a_shadow_is_kept_like_one_in_the_light():
+    """A 7 with a dark bar and a light pencil stem, its lower half in a phone's shadow. The shadow
+    halves the stem's contrast; measured against the paper's own brightness it is the same stroke."""
+    gray = np.full((160, 140), 225.0)
+    bar, stem = np.zeros(gray.shape, np.uint8), np.zeros(gray.shape, np.uint8)
+    cv2.line(bar, (25, 25), (115, 25), 255, 7)
+    cv2.line(stem, (112, 28), (55, 140), 255, 5)
+    gray[bar > 0], gray[stem > 0] = 25, 140
+    ys = np.indices(gray.shape)[0]
+    gray = np.where(ys > 80, gray * 0.5, gray)
+    gray = np.clip(gray + np.random.default_rng(5).normal(0, 3, gray.shape), 0, 255).astype(np.uint8)
+    result = pp.preprocess(gray)
+    stem_in_shadow = (stem > 0) & (ys > 85)
+    assert np.count_nonzero(result.ink & stem_in_shadow) >= 0.9 * np.count_nonzero(stem_in_shadow)
+    assert result.box.y + result.box.h >= 138
+
+
+def test_bold_marker_strokes_with_pits_stay_ink_whole():
+    """The stroke-sized background scale is measured on the ink itself: a bold, textured marker
+    stroke (pits where the felt skipped) must not be mistaken for background."""
+    mask = digit_mask("8", size=(160, 130), scale=4, thickness=22)
+    pits = np.random.default_rng(3).random(mask.shape) < 0.15
+    gray = render(mask & ~pits, 30, 215) + np.random.default_rng(4).normal(0, 3, mask.shape)
+    result = pp.preprocess(cv2.GaussianBlur(np.clip(gray, 0, 255).astype(np.uint8), (3, 3), 0))
+    assert np.count_nonzero(result.ink & mask) >= 0.95 * np.count_nonzero(mask)
+
+
 def test_preprocess_accepts_paths_and_bytes(tmp_path, three):
     mask, truth = three
     path = tmp_path / "three.jpg"
