@@ -19,6 +19,8 @@ condition (overall and by kind; a file the preprocessing rejects counts as wrong
 - ``far``: the digit a third of the picture's width and height, on more paper (with noise);
 - ``desk``: the page did not fill the frame: a dark desk along the left side and the bottom, a
   twelfth of the picture deep (with noise);
+- ``on_desk``: a small sheet lying on the dark desk, which shows all round it (half the sheet's
+  long side on every side, with noise): the sheet is the bright part of the picture;
 - ``combined``: rotated 8 degrees, a gradient, noise and JPEG quality 40 together.
 
 Every condition is seeded, so two runs print the same figures. Run from the repository root
@@ -129,6 +131,13 @@ def _desk(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return _noise(framed, rng, 4)
 
 
+def _on_desk(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    margin = max(image.shape[:2]) // 2
+    colour = DESK_RGB if image.ndim == 3 else int(np.mean(DESK_RGB))
+    framed = cv2.copyMakeBorder(image, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=colour)
+    return _noise(framed, rng, 4)
+
+
 def conditions() -> dict:
     """name -> (image, rng) -> degraded image; each (H, W, 3) uint8 RGB."""
     return {
@@ -145,6 +154,7 @@ def conditions() -> dict:
         "perspective": lambda image, rng: _perspective(image),
         "far": _far,
         "desk": _desk,
+        "on_desk": _on_desk,
         "combined": lambda image, rng: _jpeg(_noise(_gradient(_rotate(image, 8)), rng, 12), 40),
     }
 

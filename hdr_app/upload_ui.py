@@ -116,9 +116,12 @@ class Steps:
     Attributes
     ----------
     width, height : int
-        Size of the original image (after EXIF rotation).
+        Size of the original image (after EXIF rotation; the sheet's box when ``page`` is set).
     exif_turned : bool
         Whether the file's EXIF orientation tag turned (or mirrored) the photo upright on loading.
+    page : Box or None
+        Where the sheet of paper lay in the photo, when the photo showed a sheet on a desk and the
+        steps work on the sheet alone (``preprocess.find_page``).
     original, gray, binary, ink_bright, located : bytes
         Encoded images (JPEG for photos, PNG for black-and-white ones), at most ``DISPLAY_MAX_SIDE``
         pixels a side: the photo, its grayscale, the threshold's output (True = white), the same
@@ -165,6 +168,7 @@ class Steps:
     rows: tuple[tuple[int, ...], ...]
     model_inputs: np.ndarray
     digits_left_out: int = 0
+    page: Box | None = None
 
 
 @dataclass(frozen=True)
@@ -509,6 +513,7 @@ def _make_steps(result: preprocess.Preprocessed, *, exif_turned: bool = False, d
         rows=rows,
         model_inputs=model_inputs,
         digits_left_out=int(digits_left_out),
+        page=result.page,
     )
 
 
@@ -951,8 +956,11 @@ def pipeline_ui(result: FileResult) -> None:
     aspect = steps.height / steps.width
     first = st.columns(3, gap="medium")
     size = f"{steps.width}×{steps.height} px"
-    _step(first[0], 1, "Original", steps.original,
-          f"{size}, turned upright as the camera's EXIF tag says" if steps.exif_turned else size, aspect=aspect)
+    if steps.exif_turned:
+        size += ", turned upright as the camera's EXIF tag says"
+    if steps.page is not None:
+        size += "; only the sheet of paper: the desk around it is left out"
+    _step(first[0], 1, "Original", steps.original, size, aspect=aspect)
     _step(first[1], 2, "Grayscale", steps.gray, "Colour dropped, brightness kept", aspect=aspect)
     _step(first[2], 3, "Binarised", steps.binary, _threshold_caption(steps), aspect=aspect)
     second = st.columns(3, gap="medium")

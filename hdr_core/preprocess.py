@@ -48,6 +48,7 @@ __all__ = [
     "auto_invert",
     "binarize",
     "clean_ink",
+    "find_page",
     "digits_left_out",
     "exif_orientation",
     "from_canvas",
@@ -122,6 +123,18 @@ INK_CONTRAST_SHARE = 0.3
 STRONG_INK_PERCENTILE = 90  # "strong ink": the 90th percentile of the pixels that stand out at all
 TOP_PIXELS_PERCENTILE = 99.7  # ...or the picture's top 0.3%, whichever is higher
 MIN_INK_PIXELS = 12  # fewer pixels than this standing out is noise, not a digit
+
+# --- A sheet of paper lying on a desk, seen whole ------------------------------------------------
+# The picture is cropped to the sheet when most of its edge is darker than the paper (Otsu's split)...
+DESK_EDGE_SHARE = 0.6
+PAGE_MIN_SHARE = 0.03  # ...and the largest bright region, holes filled, covers 3% to 85% of it...
+PAGE_MAX_SHARE = 0.85
+PAGE_MAX_EDGE_SHARE = 0.25  # ...touches at most a quarter of the picture's edge (a sheet inside the frame)...
+PAGE_SOLIDITY = 0.9  # ...fills 90% of its convex hull (a sheet is convex; a bright digit is not)...
+PAGE_MAX_HOLES = 0.6  # ...the dark marks inside it cover less than 60% of it (a bright "0" is mostly hole)...
+PAGE_MAX_ASPECT = 2.5  # ...it is no longer than 2.5 times its width (paper is; a bright "1" is not)...
+PAGE_INK_WIDTH = 0.15  # ...the marks inside are strokes: thinner than 15% of its short side (not a "0"'s hole)...
+PAGE_EDGE_STEP = 0.5  # ...and its edge is a step: two work pixels either side differ by half of paper - desk
 
 # --- Locating the digit --------------------------------------------------------------------------
 CLOSING_FRACTION = 0.008  # closing kernel (share of the short side) joining broken pencil strokes
@@ -248,7 +261,8 @@ class Preprocessed:
     Attributes
     ----------
     original : (H, W, 3) or (H, W) uint8 ndarray
-        The image as given.
+        The image as given; cropped to the sheet of paper when ``page`` is set (every other image
+        and box here is then in the crop's pixels).
     gray : (H, W) uint8 ndarray
         Grayscale.
     binary : (H, W) bool ndarray
@@ -267,6 +281,9 @@ class Preprocessed:
         Where the digit is, in original pixel coordinates.
     model_input : (28, 28) float32 ndarray
         The model input in [0, 1], ink bright on black, like MNIST.
+    page : Box or None
+        Where the sheet of paper lies in the image as given, when the photo shows a sheet on a
+        darker desk and was cropped to it (``find_page``); None otherwise.
     """
 
     original: np.ndarray
@@ -279,6 +296,7 @@ class Preprocessed:
     ink: np.ndarray
     box: Box
     model_input: np.ndarray
+    page: Box | None = None
 
 
 @dataclass(frozen=True)
@@ -668,6 +686,103 @@ def _spread(gray: np.ndarray, hist: np.ndarray | None = None, tail: float = 0.00
     low = int(np.searchsorted(hist, tail * total))
     high = int(np.searchsorted(hist, (1 - tail) * total))
     return float(high - low)
+
+
+def find_page(gray: np.ndarray) -> Box | None:
+    """Where a sheet of paper lies on a darker desk, when the picture shows it whole.
+
+    Parameters
+    ----------
+    gray : (H, W) uint8 ndarray
+        Grayscale photo. Not modified.
+
+    Returns
+    -------
+    Box or None
+        The box of the sheet, one work-copy pixel inside its edge, in ``gray``'s pixel coordinates;
+        None when the picture is not a sheet on a desk (a crop of the paper, a digital drawing,
+        light ink on a dark background). See the ``PAGE_*`` constants for the tests: the picture's
+        edge is mostly dark, and its largest bright region is a convex sheet well inside the frame.
+    """
+    found = _find_sheet(_check_gray(gray))
+    return None if found is None else found[0]
+
+
+def _find_sheet(gray: np.ndarray) -> tuple[Box, np.ndarray] | None:
+    """``find_page``'s box, and the sheet's outline as a (N, 2) int32 polygon in the box's pixels."""
+    if _flat_background(gray) is not None:
+        return None  # drawn digitally: there is no desk
+    small, _ = _work_copy(gray)
+    _, bright = cv2.threshold(small, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    if _edge(bright).mean() > 1 - DESK_EDGE_SHARE:
+        return None
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(bright, connectivity=4)
+    if count < 2:
+        return None
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    region = (labels == largest).astype(np.uint8)
+    contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    outline = max(contours, key=cv2.contourArea)
+    sheet = np.zeros_like(region)
+    cv2.drawContours(sheet, [outline], -1, 1, thickness=cv2.FILLED)
+    area = np.count_nonzero(sheet)
+    if not PAGE_MIN_SHARE * sheet.size <= area <= PAGE_MAX_SHARE * sheet.size:
+        return None
+    if _edge(sheet).mean() > PAGE_MAX_EDGE_SHARE:
+        return None
+    hull = cv2.contourArea(cv2.convexHull(outline))
+    if hull <= 0 or cv2.contourArea(outline) < PAGE_SOLIDITY * hull:
+        return None
+    holes = sheet.astype(bool) & (bright == 0)  # the marks on it (islands of paper inside a "0" are not)
+    if np.count_nonzero(holes) >= PAGE_MAX_HOLES * area:
+        return None
+    ys, xs = np.nonzero(sheet)
+    short, long = sorted((int(np.ptp(ys)) + 1, int(np.ptp(xs)) + 1))
+    if long > PAGE_MAX_ASPECT * short:
+        return None
+    if holes.any() and _stroke_width(holes) > PAGE_INK_WIDTH * short:
+        return None
+    if not _sharp_edge(small, sheet):
+        return None  # a bright middle fading into dark corners: vignetting, not a sheet
+    factor_y, factor_x = gray.shape[0] / small.shape[0], gray.shape[1] / small.shape[1]
+    x0, x1 = int(np.ceil((xs.min() + 1) * factor_x)), int(xs.max() * factor_x)
+    y0, y1 = int(np.ceil((ys.min() + 1) * factor_y)), int(ys.max() * factor_y)
+    if min(x1 - x0, y1 - y0) < MIN_IMAGE_SIDE:
+        return None
+    hull = cv2.convexHull(outline).reshape(-1, 2).astype(np.float64)
+    polygon = np.round(hull * (factor_x, factor_y) - (x0, y0)).astype(np.int32)
+    return Box(x0, y0, x1 - x0, y1 - y0), polygon
+
+
+def _sheet_only(original: np.ndarray, box: Box, polygon: np.ndarray) -> np.ndarray:
+    """The picture cropped to ``box``, with the desk in its corners (outside ``polygon``, a turned
+    or tilted sheet's outline, less one work pixel) painted in the sheet's median colour."""
+    crop = original[box.slices].copy()
+    sheet = np.zeros(crop.shape[:2], np.uint8)
+    cv2.fillPoly(sheet, [polygon], 1)
+    inset = max(1, round(max(crop.shape[:2]) / BACKGROUND_WORK_SIDE))
+    sheet = cv2.erode(sheet, np.ones((3, 3), np.uint8), iterations=inset).astype(bool)
+    if sheet.any() and not sheet.all():
+        crop[~sheet] = np.median(crop[sheet], axis=0).astype(np.uint8)
+    return crop
+
+
+def _sharp_edge(small: np.ndarray, sheet: np.ndarray) -> bool:
+    """Whether the sheet's outline is a step in brightness rather than a slow fall-off."""
+    ring = np.ones((5, 5), np.uint8)
+    inside = sheet.astype(bool) & ~cv2.erode(sheet, ring).astype(bool)
+    outside = cv2.dilate(sheet, ring).astype(bool) & ~sheet.astype(bool)
+    desk = ~cv2.dilate(sheet, ring, iterations=2).astype(bool)
+    if not (inside.any() and outside.any() and desk.any()):
+        return False
+    paper_minus_desk = float(np.median(small[sheet.astype(bool)])) - float(np.median(small[desk]))
+    step = float(np.median(small[inside])) - float(np.median(small[outside]))
+    return paper_minus_desk > 0 and step >= PAGE_EDGE_STEP * paper_minus_desk
+
+
+def _edge(mask: np.ndarray) -> np.ndarray:
+    """The outermost rows and columns of a 2-D array, as one 1-D array."""
+    return np.concatenate([mask[0], mask[-1], mask[:, 0], mask[:, -1]])
 
 
 def _looks_blank(gray: np.ndarray, hist: np.ndarray) -> bool:
@@ -1668,11 +1783,13 @@ class _Front:
     method: str
     inversion: Inversion
     clean: np.ndarray
+    page: Box | None
 
     def steps(self) -> dict:
         """The step images and facts that ``Preprocessed`` and ``MultiPreprocessed`` both report."""
         return dict(original=self.original, gray=self.gray, binary=self.binary, threshold=self.threshold,
-                    method=self.method, inverted=self.inversion.inverted, invert_reason=self.inversion.reason)
+                    method=self.method, inverted=self.inversion.inverted, invert_reason=self.inversion.reason,
+                    page=self.page)
 
 
 def _front(image, threshold: str) -> _Front:
@@ -1686,6 +1803,15 @@ def _front(image, threshold: str) -> _Front:
             f"Use at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE} pixels."
         )
     gray = to_grayscale(original)
+    page = None
+    if not _ink_is_dark(gray):
+        # Bright "ink" may be a whole sheet of paper lying on a darker desk: then read the sheet alone.
+        # (Where the ink already reads as dark, the desk is handled as a border like any other.)
+        sheet = _find_sheet(gray)
+        if sheet is not None:
+            page = sheet[0]
+            original = _sheet_only(original, *sheet)
+            gray = to_grayscale(original)
     level = threshold_value(gray, threshold)
     binary = gray > level
     hist = _histogram(gray)
@@ -1705,6 +1831,7 @@ def _front(image, threshold: str) -> _Front:
         method=threshold,
         inversion=inversion,
         clean=clean,
+        page=page,
     )
 
 

@@ -192,6 +192,23 @@ def test_exif_orientation_is_applied():
     assert not plain.exif_turned  # and does not claim it for a photo without the tag
 
 
+def sheet_on_desk_photo(text: str = "4") -> np.ndarray:
+    """(H, W, 3) a phone photo of a small sheet with a digit on it, lying on a dark wooden desk."""
+    sheet = digit_image(text, size=(200, 160), ink=(30, 30, 40), paper=(235, 232, 225))
+    photo = cv2.copyMakeBorder(sheet, 160, 160, 180, 180, cv2.BORDER_CONSTANT, value=(62, 46, 36))
+    noise = np.random.default_rng(9).normal(0, 4, photo.shape)
+    return np.clip(photo + noise, 0, 255).astype(np.uint8)
+
+
+def test_a_sheet_on_a_desk_is_read_from_the_sheet_and_says_so():
+    steps = check_steps(upload_ui.preprocess_file(encode(sheet_on_desk_photo(), ".jpg", quality=90), "desk.jpg"))
+    assert steps.page is not None and steps.inverted
+    assert (steps.width, steps.height) == (steps.page.w, steps.page.h)  # the steps show the sheet
+    assert steps.width < 0.5 * 520 and steps.height < 0.5 * 520
+    plain_photo = check_steps(upload_ui.preprocess_file(encode(digit_image("4"), ".jpg"), "paper.jpg"))
+    assert plain_photo.page is None
+
+
 def test_large_photo_is_shown_small_and_cached_small():
     image = digit_image("6", size=(1500, 2000), scale=30, thickness=80)
     outcome = upload_ui.preprocess_file(encode(image, ".jpg", quality=80), "big.jpg")
@@ -443,6 +460,15 @@ def test_page_reads_one_digit_and_shows_every_step(upload_page):
     captions = [c.value for c in at.caption]
     assert any("Mean threshold" in c for c in captions)
     assert any("Why step 4 inverted" in c for c in captions)
+
+
+def test_page_says_when_it_read_only_the_sheet_on_the_desk(upload_page):
+    at = upload_page
+    at.file_uploader[0].set_value(("desk.jpg", encode(sheet_on_desk_photo("4"), ".jpg", quality=90), "image/jpeg"))
+    at.run()
+    assert not at.exception, at.exception
+    assert at.metric[0].value == "4"
+    assert any("only the sheet of paper: the desk around it is left out" in c.value for c in at.caption)
 
 
 def test_page_many_files_table_errors_and_csv(upload_page):

@@ -984,6 +984,64 @@ def test_bold_marker_strokes_with_pits_stay_ink_whole():
     assert np.count_nonzero(result.ink & mask) >= 0.95 * np.count_nonzero(mask)
 
 
+def sheet_on_desk(mask: np.ndarray, *, margin: int = 150, desk: float = 55, turn: float = 6):
+    """A photo of a sheet (``mask`` drawn on it, with noise) lying slightly turned on a dark desk
+    that shows all round it; also the sheet's own mask in the photo."""
+    height, width = mask.shape
+    rng = np.random.default_rng(6)
+    sheet = np.where(mask, 40.0, 225.0).astype(np.float32)
+    frame = (height + 2 * margin, width + 2 * margin)
+    photo = np.full(frame, desk, np.float32)
+    photo[margin : margin + height, margin : margin + width] = sheet
+    paper = np.zeros(frame, np.uint8)
+    paper[margin : margin + height, margin : margin + width] = 1
+    turn_matrix = cv2.getRotationMatrix2D((frame[1] / 2, frame[0] / 2), turn, 1.0)
+    photo = cv2.warpAffine(photo, turn_matrix, frame[::-1], borderValue=desk)
+    paper = cv2.warpAffine(paper, turn_matrix, frame[::-1], flags=cv2.INTER_NEAREST) > 0
+    return np.clip(photo + rng.normal(0, 4, frame), 0, 255).astype(np.uint8), paper
+
+
+@pytest.mark.parametrize("text", ["4", "7", "0"])
+def test_a_sheet_lying_on_a_desk_is_cropped_to_and_read_as_dark_ink_on_paper(text):
+    """Without the crop the bright sheet is the "ink" and the model sees a white rectangle."""
+    mask = digit_mask(text, size=(200, 160), scale=5, thickness=10)
+    photo, paper = sheet_on_desk(mask)
+    result = pp.preprocess(photo)
+    assert result.page is not None
+    page = np.zeros(paper.shape, bool)
+    page[result.page.slices] = True
+    assert np.count_nonzero(page & ~paper) <= 0.15 * np.count_nonzero(page)  # the sheet (its box: turned)
+    assert np.count_nonzero(page & paper) >= 0.8 * np.count_nonzero(paper)  # ...and most of it
+    assert result.inverted
+    assert result.original.shape[:2] == (result.page.h, result.page.w)
+    kept = np.zeros(paper.shape, bool)
+    kept[result.page.slices] = result.ink
+    assert np.count_nonzero(kept) <= 1.5 * np.count_nonzero(mask)  # the strokes, not the whole sheet
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        pytest.param(render(digit_mask("0", size=(200, 200), scale=5, thickness=14), 255, 0), id="white-0-on-black"),
+        pytest.param(render(digit_mask("8", size=(200, 200), scale=5, thickness=16), 255, 0), id="white-8-on-black"),
+    ],
+)
+def test_light_digits_on_a_dark_background_are_not_taken_for_a_sheet(image):
+    noisy = np.clip(image + np.random.default_rng(7).normal(0, 4, image.shape), 0, 255).astype(np.uint8)
+    assert pp.find_page(noisy) is None
+    assert pp.preprocess(noisy).page is None
+
+
+def test_a_sheet_filling_the_picture_or_a_vignetted_one_is_not_cropped():
+    mask = digit_mask("3", size=(300, 300), scale=5, thickness=6)
+    ys, xs = np.indices(mask.shape)
+    paper = 230 - 90 * ((xs - 150) ** 2 + (ys - 150) ** 2) / (2 * 150**2)  # dark corners
+    gray = np.where(mask, paper * 0.3, paper) + np.random.default_rng(8).normal(0, 3, mask.shape)
+    gray = np.clip(gray, 0, 255).astype(np.uint8)
+    assert pp.find_page(gray) is None
+    assert pp.preprocess(gray).page is None
+
+
 def test_preprocess_accepts_paths_and_bytes(tmp_path, three):
     mask, truth = three
     path = tmp_path / "three.jpg"
