@@ -708,9 +708,9 @@ def find_page(gray: np.ndarray) -> Box | None:
     return None if found is None else found[0]
 
 
-def _find_sheet(gray: np.ndarray) -> tuple[Box, np.ndarray] | None:
+def _find_sheet(gray: np.ndarray, hist: np.ndarray | None = None) -> tuple[Box, np.ndarray] | None:
     """``find_page``'s box, and the sheet's outline as a (N, 2) int32 polygon in the box's pixels."""
-    if _flat_background(gray) is not None:
+    if _flat_background(gray, hist) is not None:
         return None  # drawn digitally: there is no desk
     small, _ = _work_copy(gray)
     _, bright = cv2.threshold(small, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
@@ -1803,18 +1803,19 @@ def _front(image, threshold: str) -> _Front:
             f"Use at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE} pixels."
         )
     gray = to_grayscale(original)
+    hist = _histogram(gray)
     page = None
-    if not _ink_is_dark(gray):
+    if not _ink_is_dark(gray, hist):
         # Bright "ink" may be a whole sheet of paper lying on a darker desk: then read the sheet alone.
         # (Where the ink already reads as dark, the desk is handled as a border like any other.)
-        sheet = _find_sheet(gray)
+        sheet = _find_sheet(gray, hist)
         if sheet is not None:
             page = sheet[0]
             original = _sheet_only(original, *sheet)
             gray = to_grayscale(original)
+            hist = _histogram(gray)
     level = threshold_value(gray, threshold)
     binary = gray > level
-    hist = _histogram(gray)
     inversion = _auto_invert(gray, binary, hist)
     if _looks_blank(gray, hist):
         clean = np.zeros(gray.shape, bool)
