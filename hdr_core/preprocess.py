@@ -1080,8 +1080,10 @@ def auto_invert(gray: np.ndarray, binary: np.ndarray) -> Inversion:
     return _auto_invert(gray, binary.astype(bool, copy=False), _histogram(gray))
 
 
-def _auto_invert(gray: np.ndarray, binary: np.ndarray, hist: np.ndarray) -> Inversion:
-    dark_ink = _ink_is_dark(gray, hist)
+def _auto_invert(gray: np.ndarray, binary: np.ndarray, hist: np.ndarray, dark_ink: bool | None = None) -> Inversion:
+    """``auto_invert``; ``dark_ink``: ``_ink_is_dark(gray, hist)`` when the caller has it already."""
+    if dark_ink is None:
+        dark_ink = _ink_is_dark(gray, hist)
     border_bright, desk = _border_brightness(gray)
     if dark_ink:
         if desk:
@@ -1805,7 +1807,8 @@ def _front(image, threshold: str) -> _Front:
     gray = to_grayscale(original)
     hist = _histogram(gray)
     page = None
-    if not _ink_is_dark(gray, hist):
+    dark_ink: bool | None = _ink_is_dark(gray, hist)
+    if not dark_ink:
         # Bright "ink" may be a whole sheet of paper lying on a darker desk: then read the sheet alone.
         # (Where the ink already reads as dark, the desk is handled as a border like any other.)
         sheet = _find_sheet(gray, hist)
@@ -1814,9 +1817,10 @@ def _front(image, threshold: str) -> _Front:
             original = _sheet_only(original, *sheet)
             gray = to_grayscale(original)
             hist = _histogram(gray)
+            dark_ink = None  # a different picture now: ask again
     level = threshold_value(gray, threshold)
     binary = gray > level
-    inversion = _auto_invert(gray, binary, hist)
+    inversion = _auto_invert(gray, binary, hist, dark_ink)
     if _looks_blank(gray, hist):
         clean = np.zeros(gray.shape, bool)
     else:
