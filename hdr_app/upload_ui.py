@@ -116,12 +116,17 @@ class Steps:
     Attributes
     ----------
     width, height : int
-        Size of the original image (after EXIF rotation; the sheet's box when ``page`` is set).
+        Size of the image the steps work on (after EXIF rotation; the sheet's box when ``page`` is set).
     exif_turned : bool
         Whether the file's EXIF orientation tag turned (or mirrored) the photo upright on loading.
     page : Box or None
         Where the sheet of paper lay in the photo, when the photo showed a sheet on a desk and the
         steps work on the sheet alone (``preprocess.find_page``).
+    whole : bytes or None
+        With ``page``: the whole photo, encoded like ``original``, with the sheet outlined (so step 1
+        shows what was uploaded and what was kept of it); None otherwise.
+    whole_width, whole_height : int
+        Size of the whole photo (equal to ``width`` and ``height`` without ``page``).
     original, gray, binary, ink_bright, located : bytes
         Encoded images (JPEG for photos, PNG for black-and-white ones), at most ``DISPLAY_MAX_SIDE``
         pixels a side: the photo, its grayscale, the threshold's output (True = white), the same
@@ -169,6 +174,16 @@ class Steps:
     model_inputs: np.ndarray
     digits_left_out: int = 0
     page: Box | None = None
+    whole: bytes | None = None
+    whole_width: int = 0
+    whole_height: int = 0
+
+    @property
+    def first_image(self) -> tuple[bytes, float]:
+        """Step 1's image and its height / width: the whole photo (sheet outlined) or the original."""
+        if self.whole is not None:
+            return self.whole, self.whole_height / self.whole_width
+        return self.original, self.height / self.width
 
 
 @dataclass(frozen=True)
@@ -462,9 +477,32 @@ def _digits_region(boxes: Sequence[Box], shape: tuple[int, int]) -> Box | None:
     return Box(x0, y0, x1 - x0, y1 - y0)
 
 
-def _make_steps(result: preprocess.Preprocessed, *, exif_turned: bool = False, digits_left_out: int = 0) -> Steps:
-    """Shrink a Preprocessed/MultiPreprocessed to what the page shows."""
+def outline_page(photo: np.ndarray, page: Box) -> np.ndarray:
+    """The whole photo shrunk for display, with the sheet of paper that was read outlined.
+
+    Parameters
+    ----------
+    photo : (H, W, 3) RGB or (H, W) gray uint8 ndarray
+        The photo as loaded (EXIF-turned), before it was cropped to the sheet. Not modified.
+    page : Box
+        The sheet, in ``photo``'s pixel coordinates (``Preprocessed.page``).
+
+    Returns
+    -------
+    outlined : (h, w, 3) uint8 ndarray
+        At most ``DISPLAY_MAX_SIDE`` a side, framed like the other step images.
+    """
+    rgb = photo if photo.ndim == 3 else cv2.cvtColor(photo, cv2.COLOR_GRAY2RGB)
+    thumb = thumbnail(rgb)
+    return _framed(draw_boxes(thumb, (page,), scale=thumb.shape[1] / rgb.shape[1]))
+
+
+def _make_steps(result: preprocess.Preprocessed, *, exif_turned: bool = False, digits_left_out: int = 0,
+                whole: np.ndarray | None = None) -> Steps:
+    """Shrink a Preprocessed/MultiPreprocessed to what the page shows (``whole``: the uncropped photo,
+    needed when ``result.page`` is set)."""
     height, width = result.gray.shape
+    uncropped = whole if result.page is not None else None
     scale = _display_scale(height, width)
     original = result.original if result.original.ndim == 3 else cv2.cvtColor(result.original, cv2.COLOR_GRAY2RGB)
     photo = thumbnail(original)
@@ -514,6 +552,9 @@ def _make_steps(result: preprocess.Preprocessed, *, exif_turned: bool = False, d
         model_inputs=model_inputs,
         digits_left_out=int(digits_left_out),
         page=result.page,
+        whole=None if uncropped is None else _encode(outline_page(uncropped, result.page), photo=True),
+        whole_width=int(width if uncropped is None else uncropped.shape[1]),
+        whole_height=int(height if uncropped is None else uncropped.shape[0]),
     )
 
 
@@ -548,7 +589,8 @@ def preprocess_file(data: bytes, name: str, *, threshold: str = "mean", mode: st
         else:
             result = preprocess.preprocess(image, threshold=threshold)
             left_out = _digits_left_out(image, result)
-        steps = _make_steps(result, exif_turned=preprocess.exif_orientation(data) != 1, digits_left_out=left_out)
+        steps = _make_steps(result, exif_turned=preprocess.exif_orientation(data) != 1, digits_left_out=left_out,
+                            whole=image)
         return Outcome(name=name, mode=mode, threshold=threshold, steps=steps)
     except HdrError as error:
         return Outcome(name=name, mode=mode, threshold=threshold, error=str(error))
@@ -955,13 +997,16 @@ def pipeline_ui(result: FileResult) -> None:
     several = result.mode == "multi"
     aspect = steps.height / steps.width
     first = st.columns(3, gap="medium")
-    size = f"{steps.width}×{steps.height} px"
+    size = f"{steps.whole_width}×{steps.whole_height} px"
     if steps.exif_turned:
         size += ", turned upright as the camera's EXIF tag says"
+    gray_caption = "Colour dropped, brightness kept"
     if steps.page is not None:
-        size += "; only the sheet of paper: the desk around it is left out"
-    _step(first[0], 1, "Original", steps.original, size, aspect=aspect)
-    _step(first[1], 2, "Grayscale", steps.gray, "Colour dropped, brightness kept", aspect=aspect)
+        size += "; the sheet of paper (outlined) is read alone, without the desk around it"
+        gray_caption = "The sheet alone, colour dropped, brightness kept"
+    first_image, first_aspect = steps.first_image
+    _step(first[0], 1, "Original", first_image, size, aspect=first_aspect)
+    _step(first[1], 2, "Grayscale", steps.gray, gray_caption, aspect=aspect)
     _step(first[2], 3, "Binarised", steps.binary, _threshold_caption(steps), aspect=aspect)
     second = st.columns(3, gap="medium")
     _step(second[0], 4, "Auto-inverted" if steps.inverted else "Not inverted", steps.ink_bright,

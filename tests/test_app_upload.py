@@ -205,8 +205,21 @@ def test_a_sheet_on_a_desk_is_read_from_the_sheet_and_says_so():
     assert steps.page is not None and steps.inverted
     assert (steps.width, steps.height) == (steps.page.w, steps.page.h)  # the steps show the sheet
     assert steps.width < 0.5 * 520 and steps.height < 0.5 * 520
+    # Step 1 still shows what was uploaded: the whole photo, desk and all, with the sheet outlined.
+    whole, aspect = steps.first_image
+    shown = upload_ui.decode(whole)
+    assert (steps.whole_width, steps.whole_height) == (520, 520)
+    assert shown.shape[:2] == (520, 520) or max(shown.shape[:2]) == upload_ui.DISPLAY_MAX_SIDE
+    assert aspect == pytest.approx(1.0)
+    scale = shown.shape[1] / 520
+    page = steps.page
+    outline = shown[int((page.y + page.h / 2) * scale), int(page.x * scale) - 3:int(page.x * scale) + 3]
+    assert (np.abs(outline.astype(int) - upload_ui.BOX_COLOUR).sum(axis=1) < 90).any()  # the sheet's left edge
+    desk = shown[int(20 * scale), int(20 * scale)]
+    assert desk.max() < 110  # the desk is in the picture, not cropped away
     plain_photo = check_steps(upload_ui.preprocess_file(encode(digit_image("4"), ".jpg"), "paper.jpg"))
-    assert plain_photo.page is None
+    assert plain_photo.page is None and plain_photo.whole is None
+    assert plain_photo.first_image == (plain_photo.original, plain_photo.height / plain_photo.width)
 
 
 def test_large_photo_is_shown_small_and_cached_small():
@@ -468,7 +481,9 @@ def test_page_says_when_it_read_only_the_sheet_on_the_desk(upload_page):
     at.run()
     assert not at.exception, at.exception
     assert at.metric[0].value == "4"
-    assert any("only the sheet of paper: the desk around it is left out" in c.value for c in at.caption)
+    assert any("the sheet of paper (outlined) is read alone, without the desk around it" in c.value
+               for c in at.caption)
+    assert any("520×520 px" in c.value for c in at.caption)  # step 1 gives the whole photo's size
 
 
 def test_page_many_files_table_errors_and_csv(upload_page):
