@@ -152,6 +152,15 @@ BLOB_STROKE_RATIO = 4  # ...or this many times thicker than the digit's strokes
 # is as thin as the rest of the digit, and there is no digit away from the border.
 BAND_SIDE_SHARE = 0.8
 BAND_STROKE_RATIO = 2
+# In a whole number, a region touching the picture's edge along at least this share of its length is
+# the desk beside a turned sheet, or the sheet's own edge, however small (a digit touches the edge
+# with a stroke end or a short bar)...
+WEDGE_CONTACT_SHARE = 0.3
+# ...when it is this many times thicker than the digits away from the edge (a wedge of desk; every
+# digit of a number is written with the same pen) or this many times longer than they are (a strip
+# along the sheet's edge).
+WEDGE_STROKE_RATIO = 2
+WEDGE_LENGTH_RATIO = 2
 SIGNIFICANT_SIDE = 0.1  # components this long (share of the short side) are more than specks
 SIGNIFICANT_SHARE = 0.3  # other ink this long (vs the blob's long side) can be the digit on its own
 LINE_KEEP_SHARE = 0.25  # a line is kept (it may be a "1") unless other ink is at least this big vs it
@@ -190,6 +199,8 @@ DIGIT_SPECK_SHARE = 0.08  # components smaller than this share of the median dig
 JOIN_OVERLAP = 0.5  # pieces overlapping horizontally by half the narrower one belong together...
 JOIN_GAP = 0.5  # ...when the vertical gap between them is under half a digit height
 ROW_GAP = 0.7  # a jump in vertical centre of more than 0.7 digit heights starts a new row
+MAX_ROW_SLOPE = 0.5  # rows tilted up to about 27 degrees (a phone held askew) are followed...
+ROW_LINK_REACH = 3.0  # ...from each digit to its neighbour at most this many digit heights away
 MIN_DIGIT_HEIGHT_SHARE = 0.4  # pieces shorter than 40% of the median digit are dots, dashes or marks
 TOUCHING_ASPECT = 1.15  # a component wider than 1.15 row heights holds several touching digits
 DIGIT_ASPECT = 0.62  # typical width/height of one handwritten digit, to count touching digits
@@ -1470,6 +1481,25 @@ def _desk_bands(
     return [i for i in along if comps.stroke_width(i) >= thinnest]
 
 
+def _desk_wedges(comps: _Components, indices: list[int], stroke_width: float, size: float) -> set[int]:
+    """The components of a whole number's picture that lie along its edge and are far thicker
+    (``stroke_width``) or longer (``size``, the long side) than the digits away from the edge: the
+    desk's corners and strips beside a turned sheet, and the sheet's edge (see ``WEDGE_CONTACT_SHARE``)."""
+    labels = comps.labels
+    contact = np.zeros(comps.count, np.int64)
+    for side in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        contact += np.bincount(side, minlength=comps.count)
+    wedges = set()
+    for i in indices:
+        box = comps.box(i)
+        long_side = max(box.w, box.h)
+        if contact[i] < WEDGE_CONTACT_SHARE * long_side:
+            continue
+        if long_side >= WEDGE_LENGTH_RATIO * size or comps.stroke_width(i) >= WEDGE_STROKE_RATIO * stroke_width:
+            wedges.add(i)
+    return wedges
+
+
 def _gap(a: Box, b: Box) -> float:
     """Distance between two boxes (0 when they overlap)."""
     dx = max(0, max(a.x, b.x) - min(a.x + a.w, b.x + b.w))
@@ -2027,13 +2057,17 @@ def _digit_pieces(comps: _Components, shape: tuple[int, ...]) -> list[_Piece]:
     if not candidates:
         return []
     interior = [i for i in candidates if not _touches_border(comps.box(i), shape)]
-    reference = None
+    reference, wedges = None, set()
     if interior:
         biggest = max(comps.area(i) for i in interior)
-        reference = float(np.median([comps.stroke_width(i) for i in interior if comps.area(i) >= 0.1 * biggest]))
+        digits = [i for i in interior if comps.area(i) >= 0.1 * biggest]
+        reference = float(np.median([comps.stroke_width(i) for i in digits]))
+        size = float(np.median([max(comps.box(i).w, comps.box(i).h) for i in digits]))
+        wedges = _desk_wedges(comps, candidates, reference, size)
     bands = _desk_bands(comps, candidates, shape, reference)
     candidates = [
-        i for i in candidates if i not in bands and not _is_background_blob(comps, i, shape, reference)[0]
+        i for i in candidates
+        if i not in bands and i not in wedges and not _is_background_blob(comps, i, shape, reference)[0]
     ]
     if not candidates:
         return []
@@ -2106,13 +2140,34 @@ def _split_touching(pieces: list[_Piece], comps: _Components, height: float) -> 
     return out
 
 
+def _row_slope(pieces: list[_Piece], height: float) -> float:
+    """How much the rows climb or fall, dy/dx: the median over the pieces of the link to the nearest
+    piece on their right (within ``ROW_LINK_REACH`` digit heights, at most ``MAX_ROW_SLOPE`` steep).
+    A photo taken at an angle, or a number written askew, tilts every row the same way; 0 when
+    fewer than two pieces have such a neighbour (one digit per row)."""
+    centres = np.array([(p.box.x + p.box.w / 2, p.box.y + p.box.h / 2) for p in pieces], np.float64)
+    slopes = []
+    for x, y in centres:
+        dx, dy = centres[:, 0] - x, centres[:, 1] - y
+        distance = np.where((dx > 0) & (np.abs(dy) <= MAX_ROW_SLOPE * dx), np.hypot(dx, dy), np.inf)
+        nearest = int(np.argmin(distance))
+        if distance[nearest] <= ROW_LINK_REACH * height:
+            slopes.append(dy[nearest] / dx[nearest])
+    return float(np.median(slopes)) if len(slopes) >= 2 else 0.0
+
+
 def _rows(pieces: list[_Piece], height: float) -> list[list[_Piece]]:
-    """Group pieces into rows (by gaps between vertical centres), each sorted left to right."""
-    ordered = sorted(pieces, key=lambda p: p.box.y + p.box.h / 2)
+    """Group pieces into rows (by gaps between vertical centres, measured across the rows' common
+    slope), each sorted left to right."""
+    slope = _row_slope(pieces, height)
+
+    def across(piece: _Piece) -> float:  # the centre's height above the row line through x = 0
+        return piece.box.y + piece.box.h / 2 - slope * (piece.box.x + piece.box.w / 2)
+
+    ordered = sorted(pieces, key=across)
     rows: list[list[_Piece]] = [[ordered[0]]]
     for piece in ordered[1:]:
-        previous = rows[-1][-1]
-        if (piece.box.y + piece.box.h / 2) - (previous.box.y + previous.box.h / 2) > ROW_GAP * height:
+        if across(piece) - across(rows[-1][-1]) > ROW_GAP * height:
             rows.append([])
         rows[-1].append(piece)
     return [sorted(row, key=lambda p: p.box.x) for row in rows]

@@ -1168,6 +1168,60 @@ def test_segment_two_rows(method):
         assert iou(digit.box, truth) > 0.85
 
 
+def _turned(gray: np.ndarray, degrees: float, *, paper: int = 235) -> tuple[np.ndarray, np.ndarray]:
+    """``gray`` turned about its centre on a canvas with room for it; returns the picture and the
+    (2, 3) matrix that maps the old pixel coordinates to the new."""
+    height, width = gray.shape
+    big = cv2.copyMakeBorder(gray, height // 2, height // 2, width // 4, width // 4, cv2.BORDER_CONSTANT,
+                             value=paper)
+    matrix = cv2.getRotationMatrix2D((big.shape[1] / 2, big.shape[0] / 2), degrees, 1.0)
+    turned = cv2.warpAffine(big, matrix, (big.shape[1], big.shape[0]), borderValue=paper)
+    matrix[:, 2] += matrix[:, :2] @ (width // 4, height // 2)
+    return np.clip(turned + np.random.default_rng(0).normal(0, 4, turned.shape), 0, 255).astype(np.uint8), matrix
+
+
+@pytest.mark.parametrize("degrees", [-20, -15, 15, 20])
+def test_segment_follows_rows_written_or_photographed_askew(degrees):
+    # Three rows tilted by up to 20 degrees: each row's end is lower (or higher) than the next row's
+    # start, so rows cannot be told apart by height alone, only across their common slope.
+    rows = ["2026", "1234", "98765"]
+    gray, truths = _number(rows, line_gap=90)
+    photo, matrix = _turned(gray, degrees)
+    result = pp.segment(photo)
+    assert [len(row) for row in result.rows] == [4, 4, 5]
+    for digit, truth in zip(result.digits, [t for row in truths for t in row]):
+        centre = matrix @ (truth.x + truth.w / 2, truth.y + truth.h / 2, 1.0)
+        assert digit.box.x <= centre[0] <= digit.box.x + digit.box.w  # the right digit, in reading order
+        assert digit.box.y <= centre[1] <= digit.box.y + digit.box.h
+
+
+def _turned_sheet(rows: list[str], degrees: float) -> np.ndarray:
+    """A photo of a number on a sheet turned on a dark desk, the sheet larger than the frame: strips and
+    corners of desk along the picture's edges, and the sheet's edge beside them."""
+    gray, _ = _number(rows)
+    height, width = gray.shape
+    desk = np.full((height * 2, width * 2), 50, np.uint8)
+    sheet_y, sheet_x = height // 2 - height // 6, width // 2 - width // 8  # the sheet reaches past the number
+    desk[sheet_y:height * 2 - sheet_y, sheet_x:width * 2 - sheet_x] = 235
+    desk[height // 2:height * 3 // 2, width // 2:width * 3 // 2] = gray
+    matrix = cv2.getRotationMatrix2D((width - 0.5, height - 0.5), degrees, 1.0)
+    turned = cv2.warpAffine(desk, matrix, (width * 2, height * 2), borderValue=50)
+    top, left = height // 2 - height // 8, width // 2 - width // 12
+    photo = turned[top:top + height + height // 4, left:left + width + width // 6]
+    return np.clip(photo + np.random.default_rng(0).normal(0, 4, photo.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("rows, degrees", [(["2026"], 10), (["2026"], 14), (["2026"], -10), (["31415", "926"], 10),
+                                           (["31415", "926"], -10)])
+def test_segment_leaves_out_the_desk_beside_a_turned_sheet(rows, degrees):
+    photo = _turned_sheet(rows, degrees)
+    assert photo[0, 0] < 100 or photo[0, -1] < 100  # desk shows in the corners
+    result = pp.segment(photo)
+    assert [len(row) for row in result.rows] == [len(r) for r in rows]
+    heights = [d.box.h for d in result.digits]
+    assert max(heights) < 1.3 * min(heights)  # digits only: no strip of desk or sheet edge among them
+
+
 def test_segment_ignores_dots_and_specks():
     gray, truths = _number(["314"], gap=40)
     right_of_three = truths[0][0].x + truths[0][0].w + 15
