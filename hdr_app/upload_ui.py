@@ -96,6 +96,14 @@ JPEG_QUALITY = 88
 MAX_FILES = 40  # files read per batch: bounds the work and memory of one rerun
 CACHE_ENTRIES = 96  # cached outcomes (each well under 1 MB: encoded thumbnails + 28x28 inputs)
 THUMB_SCALE = 2  # the 28x28 model input is shown 56x56 in the results table
+# A long number (a phone number, three rows) wraps at its row breaks on a phone instead of being cut
+# off with an ellipsis, as st.metric does with any value wider than its column.
+NUMBER_WRAP_CSS = """<style>
+.st-key-upload_number_read [data-testid="stMetricValue"],
+.st-key-upload_number_read [data-testid="stMetricValue"] * {
+  white-space: normal; overflow: visible; text-overflow: clip; overflow-wrap: anywhere;
+}
+</style>"""
 DIGIT_TILE = 112  # display pixels (4 per model-input pixel): each digit of a whole number, read under it
 
 MAX_STEP_HEIGHT = 300  # display pixels: portrait photos are shown narrower so that the step rows stay compact
@@ -1051,7 +1059,9 @@ def prediction_ui(result: FileResult) -> None:
                             config=charts.PLOTLY_CONFIG, key="upload_probabilities")
         return
     number = result.text.replace("/", " / ")
-    st.metric("Number read", number)
+    with st.container(key="upload_number_read"):
+        st.metric("Number read", number)
+    st.html(NUMBER_WRAP_CSS)  # style only: out of the page flow, it takes no space
     st.caption(f"Least certain digit: {result.confidence:.1%}. Each digit, numbered as on the photo:")
     # Fixed-size tiles in a row that wraps: eight or more across a laptop, two or three on a phone (columns
     # would stack there, one digit the width of the screen each).

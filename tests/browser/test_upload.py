@@ -156,6 +156,19 @@ def test_on_a_phone_a_whole_number_and_its_path_stay_readable(phone_page):
     assert_no_traceback(page)
 
 
+def test_on_a_phone_a_long_number_wraps_instead_of_being_cut_off(phone_page):
+    page = phone_page
+    text = "31415926535897932384626433"  # wider than a phone at the metric's size: st.metric alone ends it in "…"
+    number = upload_number(page, text)
+    assert re.fullmatch(r"[0-9]{26}", number.inner_text().strip()), number.inner_text()
+    cut_off = number.evaluate(
+        "value => [value, ...value.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth + 1)")
+    assert not cut_off, "the number read is cut off instead of wrapping"
+    box = number.bounding_box()
+    assert box["x"] + box["width"] <= PHONE["width"], box
+    assert_no_traceback(page)
+
+
 def assert_scrolls_sideways(page, key: str, *, at_least: int) -> None:
     """The chart keyed ``key`` is drawn at least ``at_least`` px wide, in a box that scrolls sideways."""
     chart = page.locator(f'.st-key-{key}_box [data-testid="stPlotlyChart"]')
