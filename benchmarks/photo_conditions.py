@@ -21,6 +21,8 @@ condition (overall and by kind; a file the preprocessing rejects counts as wrong
   twelfth of the picture deep (with noise);
 - ``on_desk``: a small sheet lying on the dark desk, which shows all round it (half the sheet's
   long side on every side, with noise): the sheet is the bright part of the picture;
+- ``on_grey_desk``: the same on a mid-grey desk (a grey table, a lab bench), closer to the paper's
+  brightness;
 - ``combined``: rotated 8 degrees, a gradient, noise and JPEG quality 40 together.
 
 Every condition is seeded, so two runs print the same figures. Run from the repository root
@@ -131,9 +133,12 @@ def _desk(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return _noise(framed, rng, 4)
 
 
-def _on_desk(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+GREY_DESK_RGB = (128, 128, 128)
+
+
+def _on_desk(image: np.ndarray, rng: np.random.Generator, desk: tuple[int, int, int] = DESK_RGB) -> np.ndarray:
     margin = max(image.shape[:2]) // 2
-    colour = DESK_RGB if image.ndim == 3 else int(np.mean(DESK_RGB))
+    colour = desk if image.ndim == 3 else int(np.mean(desk))
     framed = cv2.copyMakeBorder(image, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=colour)
     return _noise(framed, rng, 4)
 
@@ -155,6 +160,7 @@ def conditions() -> dict:
         "far": _far,
         "desk": _desk,
         "on_desk": _on_desk,
+        "on_grey_desk": lambda image, rng: _on_desk(image, rng, GREY_DESK_RGB),
         "combined": lambda image, rng: _jpeg(_noise(_gradient(_rotate(image, 8)), rng, 12), 40),
     }
 

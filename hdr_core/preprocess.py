@@ -130,7 +130,7 @@ DESK_EDGE_SHARE = 0.6
 PAGE_MIN_SHARE = 0.03  # ...and the largest bright region, holes filled, covers 3% to 85% of it...
 PAGE_MAX_SHARE = 0.85
 PAGE_MAX_EDGE_SHARE = 0.25  # ...touches at most a quarter of the picture's edge (a sheet inside the frame)...
-PAGE_SOLIDITY = 0.9  # ...fills 90% of its convex hull (a sheet is convex; a bright digit is not)...
+PAGE_SOLIDITY = 0.9  # ...fills 90% of its convex hull, strokes aside (a sheet is convex; a bright digit is not)...
 PAGE_MAX_HOLES = 0.6  # ...the dark marks inside it cover less than 60% of it (a bright "0" is mostly hole)...
 PAGE_MAX_ASPECT = 2.5  # ...it is no longer than 2.5 times its width (paper is; a bright "1" is not)...
 PAGE_INK_WIDTH = 0.15  # ...the marks inside are strokes: thinner than 15% of its short side (not a "0"'s hole)...
@@ -741,14 +741,23 @@ def _find_sheet(gray: np.ndarray, hist: np.ndarray | None = None) -> tuple[Box, 
         return None
     if _edge(sheet).mean() > PAGE_MAX_EDGE_SHARE:
         return None
-    hull = cv2.contourArea(cv2.convexHull(outline))
-    if hull <= 0 or cv2.contourArea(outline) < PAGE_SOLIDITY * hull:
+    ys, xs = np.nonzero(sheet)
+    short, long = sorted((int(np.ptp(ys)) + 1, int(np.ptp(xs)) + 1))
+    # Solidity: the share of the convex hull that is neither sheet nor paper-bright, not counting dark
+    # strokes (at most PAGE_INK_WIDTH of the sheet wide). A digit written up to the edge of a sticky
+    # note joins the desk and cuts a notch, up to the digit's whole shape, into the sheet's outline;
+    # the dark background between a bright digit's strokes is wider than any stroke.
+    hull = np.zeros_like(sheet)
+    cv2.fillConvexPoly(hull, cv2.convexHull(outline), 1)
+    dark = (hull > 0) & (sheet == 0) & (bright == 0)
+    stroke = max(3, int(round(PAGE_INK_WIDTH * short)) | 1)
+    wide = cv2.morphologyEx(dark.astype(np.uint8), cv2.MORPH_OPEN,
+                            cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (stroke, stroke)))
+    if np.count_nonzero(wide) > (1 - PAGE_SOLIDITY) * np.count_nonzero(hull):
         return None
     holes = sheet.astype(bool) & (bright == 0)  # the marks on it (islands of paper inside a "0" are not)
     if np.count_nonzero(holes) >= PAGE_MAX_HOLES * area:
         return None
-    ys, xs = np.nonzero(sheet)
-    short, long = sorted((int(np.ptp(ys)) + 1, int(np.ptp(xs)) + 1))
     if long > PAGE_MAX_ASPECT * short:
         return None
     if holes.any() and _stroke_width(holes) > PAGE_INK_WIDTH * short:

@@ -1019,6 +1019,23 @@ def test_a_sheet_lying_on_a_desk_is_cropped_to_and_read_as_dark_ink_on_paper(tex
     assert np.count_nonzero(kept) <= 1.5 * np.count_nonzero(mask)  # the strokes, not the whole sheet
 
 
+@pytest.mark.parametrize("desk", [55, 130], ids=["dark-desk", "grey-desk"])
+@pytest.mark.parametrize("text", ["4", "7"])
+def test_a_sticky_note_whose_digit_runs_off_its_edge_is_still_a_sheet(text, desk):
+    """The stem reaches the sheet's bottom edge: the ink joins the desk and notches the sheet's outline."""
+    full = digit_mask(text, size=(200, 160), scale=5, thickness=10)
+    ys, xs = np.nonzero(full)
+    mask = full[ys.min() - 25 : ys.max() + 1, xs.min() - 25 : xs.max() + 26]  # the stem's foot on the edge
+    assert mask[-1].any()
+    photo, paper = sheet_on_desk(mask, desk=desk)
+    result = pp.preprocess(photo)
+    assert result.page is not None and result.inverted
+    kept = np.zeros(paper.shape, bool)
+    kept[result.page.slices] = result.ink
+    assert np.count_nonzero(kept) <= 1.5 * np.count_nonzero(mask)  # the strokes, not the sheet or the desk
+    assert np.count_nonzero(kept) >= 0.7 * np.count_nonzero(mask)
+
+
 @pytest.mark.parametrize(
     "image",
     [
