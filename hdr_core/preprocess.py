@@ -152,6 +152,10 @@ BLOB_STROKE_RATIO = 4  # ...or this many times thicker than the digit's strokes
 # is as thin as the rest of the digit, and there is no digit away from the border.
 BAND_SIDE_SHARE = 0.8
 BAND_STROKE_RATIO = 2
+# A strip of desk joined to a digit is cut off when most of its rows (this share) run no deeper than
+# this many times its median depth (the others are where the digit touches it).
+STRIP_EVEN_SHARE = 0.7
+STRIP_DEPTH_SLACK = 1.3
 # In a whole number, a region touching the picture's edge along at least this share of its length is
 # the desk beside a turned sheet, or the sheet's own edge, however small (a digit touches the edge
 # with a stroke end or a short bar)...
@@ -1518,13 +1522,60 @@ def _gap(a: Box, b: Box) -> float:
 
 def _select_digit(ink: np.ndarray) -> tuple[np.ndarray, Box] | None:
     """The components that make up the digit, as a mask, and their box; None when there is no ink."""
-    mask = _close(ink)
+    mask = _cut_desk_strips(_close(ink))
     comps = _components(mask)
     candidates = _digit_candidates(comps, mask.shape)
     if not candidates:
         return None
     keep, box = _assemble_digit(comps, candidates, mask.shape)
     return _labels_mask(comps, keep), box
+
+
+def _cut_desk_strips(mask: np.ndarray) -> np.ndarray:
+    """Cut strips of desk along the sides of the picture off the digit that touches them.
+
+    A digit written up to the page's edge joins the desk beyond it into one component, which the
+    desk-band rule (``_desk_bands``) then cannot tell from the digit. A side holds such a strip when
+    ink covers ``BAND_SIDE_SHARE`` of it to an even depth (``STRIP_EVEN_SHARE`` of its rows within
+    ``STRIP_DEPTH_SLACK`` times the median), the strip's ink reaches well beyond that depth (a digit
+    joined to it), and the depth is at least ``BAND_STROKE_RATIO`` times the width of the strokes
+    left once every such strip is cleared (a tight crop's "1" along the edge is as thin as itself).
+    Each strip is cleared a little deeper than it runs. Returns ``mask`` itself when there is none.
+
+    Parameters
+    ----------
+    mask : (H, W) uint8 0/1 ndarray
+        Ink after ``_close``. Not modified.
+    """
+    strips = []  # (turns, depth, cut): the side is the left-hand side of np.rot90(mask, turns)
+    for turns in range(4):
+        view = np.rot90(mask, turns)
+        at_side = view[:, 0] > 0
+        if at_side.mean() < BAND_SIDE_SHARE:
+            continue
+        runs = np.where(view.all(axis=1), view.shape[1], np.argmin(view, axis=1))[at_side]
+        depth = float(np.median(runs))
+        if np.mean(runs <= STRIP_DEPTH_SLACK * depth + 2) < STRIP_EVEN_SHARE:
+            continue  # a wedge or a ragged shadow, not a strip of even depth
+        cut = int(np.ceil(STRIP_DEPTH_SLACK * depth)) + 2
+        _, labels = cv2.connectedComponents(view.astype(np.uint8), connectivity=8)
+        joined = np.isin(labels[:, cut:], np.unique(labels[:, 0][at_side]))
+        if joined.any() and np.flatnonzero(joined.any(axis=0)).max() >= cut:
+            strips.append((turns, depth, cut))  # ink beyond twice the cut is joined to the strip
+    if not strips:
+        return mask
+    out = mask.copy()
+    for turns, _, cut in strips:
+        np.rot90(out, turns)[:, :cut] = 0  # a view: clears the side in ``out``
+    if not out.any():
+        return mask
+    width = _stroke_width(out > 0)
+    thick = [(turns, cut) for turns, depth, cut in strips if depth >= BAND_STROKE_RATIO * width]
+    if len(thick) < len(strips):
+        out = mask.copy()
+        for turns, cut in thick:
+            np.rot90(out, turns)[:, :cut] = 0
+    return out if thick else mask
 
 
 def _digit_candidates(comps: _Components, shape: tuple[int, ...]) -> list[int]:

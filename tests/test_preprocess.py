@@ -682,6 +682,18 @@ def test_locate_ink_drops_a_desk_strip_beside_a_digit_cut_by_the_top_edge():
     assert pp.locate_ink(ink) == Box(60, 0, 40, 60)
 
 
+@pytest.mark.parametrize("tail", [((60, 100), (5, 115)), ((95, 140), (95, 198)), ((60, 140), (5, 198))],
+                         ids=["into-the-left-strip", "into-the-bottom-strip", "into-the-corner"])
+def test_locate_ink_cuts_a_desk_strip_off_a_digit_written_up_to_the_page_edge(tail):
+    # A stroke of the digit runs into the desk strip (20 px deep; strokes 6 px), so they are one
+    # component. Without the cut the model sees an "L" beside the digit.
+    ink = _ring(_desk_along_left_and_bottom(_blank((200, 200)), 20), Box(60, 60, 70, 80), thickness=6)
+    cv2.line(ink.view(np.uint8), *tail, 1, 6)
+    box = pp.locate_ink(ink)
+    assert box.x >= 20 and box.y + box.h <= 180  # nothing of the strips
+    assert box.x <= 60 and box.y <= 60 and box.x + box.w >= 130 and box.y + box.h >= 140  # the whole digit
+
+
 def test_locate_ink_keeps_a_tight_crops_own_stroke_along_a_side():
     # A 7 cropped at its top bar, the bar written apart from the stem: the bar lies along the top
     # side, but it is as thin as the stem, so it is the digit's, not a desk.
