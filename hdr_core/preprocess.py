@@ -1548,6 +1548,7 @@ def _cut_desk_strips(mask: np.ndarray) -> np.ndarray:
         Ink after ``_close``. Not modified.
     """
     strips = []  # (turns, depth, cut): the side is the left-hand side of np.rot90(mask, turns)
+    all_labels = None
     for turns in range(4):
         view = np.rot90(mask, turns)
         at_side = view[:, 0] > 0
@@ -1558,7 +1559,9 @@ def _cut_desk_strips(mask: np.ndarray) -> np.ndarray:
         if np.mean(runs <= STRIP_DEPTH_SLACK * depth + 2) < STRIP_EVEN_SHARE:
             continue  # a wedge or a ragged shadow, not a strip of even depth
         cut = int(np.ceil(STRIP_DEPTH_SLACK * depth)) + 2
-        _, labels = cv2.connectedComponents(view.astype(np.uint8), connectivity=8)
+        if all_labels is None:
+            all_labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)[1]
+        labels = np.rot90(all_labels, turns)
         joined = np.isin(labels[:, cut:], np.unique(labels[:, 0][at_side]))
         if joined.any() and np.flatnonzero(joined.any(axis=0)).max() >= cut:
             strips.append((turns, depth, cut))  # ink beyond twice the cut is joined to the strip
