@@ -165,6 +165,10 @@ WEDGE_CONTACT_SHARE = 0.3
 # along the sheet's edge).
 WEDGE_STROKE_RATIO = 2
 WEDGE_LENGTH_RATIO = 2
+# ...or when it lies flush with the edge along (nearly) its whole length and is thinner than the
+# digits' strokes: a short piece of the sheet's edge across a corner of the picture.
+EDGE_FLUSH_SHARE = 0.9
+EDGE_THIN_RATIO = 0.75
 SIGNIFICANT_SIDE = 0.1  # components this long (share of the short side) are more than specks
 SIGNIFICANT_SHARE = 0.3  # other ink this long (vs the blob's long side) can be the digit on its own
 LINE_KEEP_SHARE = 0.25  # a line is kept (it may be a "1") unless other ink is at least this big vs it
@@ -1508,8 +1512,11 @@ def _desk_wedges(comps: _Components, indices: list[int], stroke_width: float, si
         long_side = max(box.w, box.h)
         if contact[i] < WEDGE_CONTACT_SHARE * long_side:
             continue
-        if long_side >= WEDGE_LENGTH_RATIO * size or comps.stroke_width(i) >= WEDGE_STROKE_RATIO * stroke_width:
+        width = comps.stroke_width(i)
+        if long_side >= WEDGE_LENGTH_RATIO * size or width >= WEDGE_STROKE_RATIO * stroke_width:
             wedges.add(i)
+        elif contact[i] >= EDGE_FLUSH_SHARE * long_side and width <= EDGE_THIN_RATIO * stroke_width:
+            wedges.add(i)  # flush with the edge all along and thinner than any stroke: the sheet's edge
     return wedges
 
 
@@ -2029,7 +2036,8 @@ def segment(image, *, threshold: ThresholdMethod = "mean") -> MultiPreprocessed:
     pieces = _digit_pieces(comps, mask.shape)
     if not pieces:
         raise BlankImageError(BLANK_MESSAGE)
-    pieces = _join_pieces(pieces, _typical_height(pieces))
+    first_height = _typical_height(pieces)
+    pieces = _join_pieces(pieces, first_height, _row_slope(pieces, first_height))
     height = _typical_height(pieces)
     pieces = [p for p in pieces if p.box.h >= MIN_DIGIT_HEIGHT_SHARE * height]  # dots, dashes, marks
     pieces = _split_touching(pieces, comps, height)
@@ -2153,9 +2161,15 @@ def _typical_height(pieces: list[_Piece]) -> float:
     return float(heights[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
 
 
-def _join_pieces(pieces: list[_Piece], height: float) -> list[_Piece]:
-    """Join pieces of one digit: they overlap horizontally and are close vertically."""
+def _join_pieces(pieces: list[_Piece], height: float, slope: float = 0.0) -> list[_Piece]:
+    """Join pieces of one digit: they overlap horizontally and are close vertically, heights taken
+    across the rows' ``slope`` (dy/dx, see ``_row_slope``) so that on a tilted photo a digit is not
+    joined to its neighbour in the next row."""
     pieces = list(pieces)
+
+    def level(box: Box) -> float:  # the box's top, measured from the row line through x = 0
+        return box.y - slope * (box.x + box.w / 2)
+
     merged = True
     while merged:
         merged = False
@@ -2164,7 +2178,8 @@ def _join_pieces(pieces: list[_Piece], height: float) -> list[_Piece]:
                 pa, pb = pieces[a], pieces[b]
                 overlap = min(pa.box.x + pa.box.w, pb.box.x + pb.box.w) - max(pa.box.x, pb.box.x)
                 narrower = min(pa.box.w, pb.box.w)
-                vertical_gap = max(pa.box.y, pb.box.y) - min(pa.box.y + pa.box.h, pb.box.y + pb.box.h)
+                top_a, top_b = level(pa.box), level(pb.box)
+                vertical_gap = max(top_a, top_b) - min(top_a + pa.box.h, top_b + pb.box.h)
                 if overlap >= JOIN_OVERLAP * narrower and vertical_gap <= JOIN_GAP * height:
                     pieces[a] = _Piece(pa.labels + pb.labels, pa.box.union(pb.box), pa.area + pb.area)
                     del pieces[b]

@@ -1209,12 +1209,14 @@ def _turned(gray: np.ndarray, degrees: float, *, paper: int = 235) -> tuple[np.n
     return np.clip(turned + np.random.default_rng(0).normal(0, 4, turned.shape), 0, 255).astype(np.uint8), matrix
 
 
+@pytest.mark.parametrize("line_gap", [90, 50], ids=["spaced", "dense"])
 @pytest.mark.parametrize("degrees", [-20, -15, 15, 20])
-def test_segment_follows_rows_written_or_photographed_askew(degrees):
+def test_segment_follows_rows_written_or_photographed_askew(degrees, line_gap):
     # Three rows tilted by up to 20 degrees: each row's end is lower (or higher) than the next row's
-    # start, so rows cannot be told apart by height alone, only across their common slope.
+    # start, so rows cannot be told apart by height alone, only across their common slope; written
+    # densely, a digit's box also overlaps its neighbour's in the next row, which must not join them.
     rows = ["2026", "1234", "98765"]
-    gray, truths = _number(rows, line_gap=90)
+    gray, truths = _number(rows, line_gap=line_gap)
     photo, matrix = _turned(gray, degrees)
     result = pp.segment(photo)
     assert [len(row) for row in result.rows] == [4, 4, 5]
@@ -1241,7 +1243,7 @@ def _turned_sheet(rows: list[str], degrees: float) -> np.ndarray:
 
 
 @pytest.mark.parametrize("rows, degrees", [(["2026"], 10), (["2026"], 14), (["2026"], -10), (["31415", "926"], 10),
-                                           (["31415", "926"], -10)])
+                                           (["31415", "926"], -10), (["12", "3457"], 10), (["12", "3457"], -10)])
 def test_segment_leaves_out_the_desk_beside_a_turned_sheet(rows, degrees):
     photo = _turned_sheet(rows, degrees)
     assert photo[0, 0] < 100 or photo[0, -1] < 100  # desk shows in the corners
