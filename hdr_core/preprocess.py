@@ -27,6 +27,7 @@ import io
 import struct
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import BinaryIO, Literal, get_args
 
@@ -1296,6 +1297,13 @@ class _Components:
     stats: np.ndarray  # (n, 5) int32: x, y, w, h, area (row 0 = background)
     centroids: np.ndarray  # (n, 2) float64
 
+    @cached_property
+    def border_counts(self) -> np.ndarray:
+        """(4, n) int64: each component's pixels in the top row, bottom row, left and right column."""
+        labels = self.labels
+        return np.stack([np.bincount(side, minlength=self.count)
+                         for side in (labels[0], labels[-1], labels[:, 0], labels[:, -1])])
+
     @property
     def count(self) -> int:
         return len(self.stats)
@@ -1483,10 +1491,9 @@ def _desk_bands(
     """The components that lie along a side of the picture beside a digit: the desk or a shadow
     beyond the page's edge (see ``BAND_SIDE_SHARE``). ``reference``: the stroke width of the digit
     away from the border, if there is one."""
-    labels = comps.labels
-    lying = np.zeros(comps.count, bool)
-    for side in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
-        lying |= np.bincount(side, minlength=comps.count) >= BAND_SIDE_SHARE * len(side)
+    height, width = comps.labels.shape
+    side_lengths = np.array([width, width, height, height])[:, None]
+    lying = (comps.border_counts >= BAND_SIDE_SHARE * side_lengths).any(axis=0)
     along = [i for i in indices if lying[i]]
     sizeable = SIGNIFICANT_SIDE * min(shape[:2])
     others = [i for i in indices if i not in along and max(comps.box(i).w, comps.box(i).h) >= sizeable]
@@ -1502,10 +1509,7 @@ def _desk_wedges(comps: _Components, indices: list[int], stroke_width: float, si
     """The components of a whole number's picture that lie along its edge and are far thicker
     (``stroke_width``) or longer (``size``, the long side) than the digits away from the edge: the
     desk's corners and strips beside a turned sheet, and the sheet's edge (see ``WEDGE_CONTACT_SHARE``)."""
-    labels = comps.labels
-    contact = np.zeros(comps.count, np.int64)
-    for side in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
-        contact += np.bincount(side, minlength=comps.count)
+    contact = comps.border_counts.sum(axis=0)
     wedges = set()
     for i in indices:
         box = comps.box(i)
