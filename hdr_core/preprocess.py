@@ -170,6 +170,12 @@ WEDGE_LENGTH_RATIO = 2
 # digits' strokes: a short piece of the sheet's edge across a corner of the picture.
 EDGE_FLUSH_SHARE = 0.9
 EDGE_THIN_RATIO = 0.75
+# ...or when it fills a corner of the picture the way a straight sheet edge cuts one off: flush with both
+# sides of the corner (``EDGE_FLUSH_SHARE`` of its box's width and height), solid (this share of its
+# convex hull) and about half its box (a right triangle), however thin. A digit in a corner touches the
+# sides with a bar or a stroke end; an upright 1 flush with both is a full box, a 7 a hollow one.
+CORNER_SOLIDITY = 0.9
+CORNER_FILL = (0.35, 0.65)
 SIGNIFICANT_SIDE = 0.1  # components this long (share of the short side) are more than specks
 SIGNIFICANT_SHARE = 0.3  # other ink this long (vs the blob's long side) can be the digit on its own
 LINE_KEEP_SHARE = 0.25  # a line is kept (it may be a "1") unless other ink is at least this big vs it
@@ -1521,7 +1527,28 @@ def _desk_wedges(comps: _Components, indices: list[int], stroke_width: float, si
             wedges.add(i)
         elif contact[i] >= EDGE_FLUSH_SHARE * long_side and width <= EDGE_THIN_RATIO * stroke_width:
             wedges.add(i)  # flush with the edge all along and thinner than any stroke: the sheet's edge
+        elif _fills_corner(comps, i):
+            wedges.add(i)
     return wedges
+
+
+def _fills_corner(comps: _Components, index: int) -> bool:
+    """Whether component ``index`` is a solid right triangle in a corner of the picture, its legs
+    along the two sides there: the desk beyond a sheet's edge that crosses the corner
+    (see ``CORNER_SOLIDITY``)."""
+    height, width = comps.labels.shape
+    box = comps.box(index)
+    top, bottom, left, right = comps.border_counts[:, index]
+    across = top if box.y == 0 else bottom if box.y + box.h == height else 0
+    down = left if box.x == 0 else right if box.x + box.w == width else 0
+    if across < EDGE_FLUSH_SHARE * box.w or down < EDGE_FLUSH_SHARE * box.h:
+        return False
+    area = comps.area(index)
+    if not CORNER_FILL[0] <= area / (box.w * box.h) <= CORNER_FILL[1]:
+        return False
+    points = cv2.findNonZero((comps.labels[box.slices] == index).astype(np.uint8))
+    hull = cv2.contourArea(cv2.convexHull(points)) + cv2.arcLength(cv2.convexHull(points), True) / 2 + 1
+    return area >= CORNER_SOLIDITY * hull
 
 
 def _gap(a: Box, b: Box) -> float:

@@ -1243,7 +1243,10 @@ def _turned_sheet(rows: list[str], degrees: float) -> np.ndarray:
 
 
 @pytest.mark.parametrize("rows, degrees", [(["2026"], 10), (["2026"], 14), (["2026"], -10), (["31415", "926"], 10),
-                                           (["31415", "926"], -10), (["12", "3457"], 10), (["12", "3457"], -10)])
+                                           (["31415", "926"], -10), (["12", "3457"], 10), (["12", "3457"], -10),
+                                           # the sheet's edge cuts a thin triangle of desk off two corners
+                                           (["12", "3457"], 14), (["12", "3457"], -14), (["31415", "926"], 17),
+                                           (["31415", "926"], -17)])
 def test_segment_leaves_out_the_desk_beside_a_turned_sheet(rows, degrees):
     photo = _turned_sheet(rows, degrees)
     assert photo[0, 0] < 100 or photo[0, -1] < 100  # desk shows in the corners
@@ -1251,6 +1254,16 @@ def test_segment_leaves_out_the_desk_beside_a_turned_sheet(rows, degrees):
     assert [len(row) for row in result.rows] == [len(r) for r in rows]
     heights = [d.box.h for d in result.digits]
     assert max(heights) < 1.3 * min(heights)  # digits only: no strip of desk or sheet edge among them
+
+
+@pytest.mark.parametrize("rows", [["7147"], ["1471", "7741"], ["4774"], ["71", "17"]])
+def test_segment_keeps_digits_in_the_corners_of_a_tight_crop(rows):
+    # A 1 or a 7 touching two sides at a corner of the picture is a digit, not a corner of desk.
+    gray, _ = _number(rows)
+    ys, xs = np.nonzero(gray < 128)
+    crop = gray[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    result = pp.segment(crop)
+    assert [len(row) for row in result.rows] == [len(r) for r in rows]
 
 
 def test_segment_ignores_dots_and_specks():
