@@ -211,6 +211,11 @@ MAX_SHEAR = 1.0  # |shear| at most 1 (45 degrees), so a freak moment estimate ca
 
 # --- Segmenting whole numbers --------------------------------------------------------------------
 DIGIT_SPECK_SHARE = 0.08  # components smaller than this share of the median digit are dots/specks
+# Every digit of a number is written with the same pen: a piece whose ink stands out from the paper
+# around it by less than this share of the typical piece's (the ink-weighted median) is the texture of
+# a shaded corner of paper or of the desk, not a digit. A digit in a hard shadow keeps about half its
+# contrast.
+FAINT_PIECE_SHARE = 0.35
 JOIN_OVERLAP = 0.5  # pieces overlapping horizontally by half the narrower one belong together...
 JOIN_GAP = 0.5  # ...when the vertical gap between them is under half a digit height
 ROW_GAP = 0.7  # a jump in vertical centre of more than 0.7 digit heights starts a new row
@@ -789,17 +794,19 @@ def _find_sheet(gray: np.ndarray, hist: np.ndarray | None = None) -> tuple[Box, 
     return Box(x0, y0, x1 - x0, y1 - y0), polygon
 
 
-def _sheet_only(original: np.ndarray, box: Box, polygon: np.ndarray) -> np.ndarray:
+def _sheet_only(original: np.ndarray, box: Box, polygon: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """The picture cropped to ``box``, with the desk in its corners (outside ``polygon``, a turned
-    or tilted sheet's outline, less one work pixel) painted in the sheet's median colour."""
+    or tilted sheet's outline, less one work pixel) painted in the sheet's median colour; and the
+    (h, w) bool mask of the sheet in the crop, None when the sheet fills it (nothing was painted)."""
     crop = original[box.slices].copy()
     sheet = np.zeros(crop.shape[:2], np.uint8)
     cv2.fillPoly(sheet, [polygon], 1)
     inset = max(1, round(max(crop.shape[:2]) / BACKGROUND_WORK_SIDE))
     sheet = cv2.erode(sheet, np.ones((3, 3), np.uint8), iterations=inset).astype(bool)
-    if sheet.any() and not sheet.all():
-        crop[~sheet] = np.median(crop[sheet], axis=0).astype(np.uint8)
-    return crop
+    if not sheet.any() or sheet.all():
+        return crop, None
+    crop[~sheet] = np.median(crop[sheet], axis=0).astype(np.uint8)
+    return crop, sheet
 
 
 def _sharp_edge(small: np.ndarray, sheet: np.ndarray) -> bool:
@@ -1511,11 +1518,18 @@ def _desk_bands(
     return [i for i in along if comps.stroke_width(i) >= thinnest]
 
 
-def _desk_wedges(comps: _Components, indices: list[int], stroke_width: float, size: float) -> set[int]:
+def _desk_wedges(comps: _Components, indices: list[int], stroke_width: float, size: float,
+                 sheet_contact: np.ndarray | None = None) -> set[int]:
     """The components of a whole number's picture that lie along its edge and are far thicker
     (``stroke_width``) or longer (``size``, the long side) than the digits away from the edge: the
-    desk's corners and strips beside a turned sheet, and the sheet's edge (see ``WEDGE_CONTACT_SHARE``)."""
+    desk's corners and strips beside a turned sheet, and the sheet's edge (see ``WEDGE_CONTACT_SHARE``).
+    ``sheet_contact`` (see ``_sheet_edge_contact``) adds the outline of a sheet found on a desk to the
+    edge: desk just beyond the sheet, brighter than the rest, can fall inside that outline. The edge
+    of such a crop is the sheet's, so a component flush with it all along is the sheet's shaded rim,
+    however thin."""
     contact = comps.border_counts.sum(axis=0)
+    if sheet_contact is not None:
+        contact = contact + sheet_contact
     wedges = set()
     for i in indices:
         box = comps.box(i)
@@ -1527,7 +1541,7 @@ def _desk_wedges(comps: _Components, indices: list[int], stroke_width: float, si
             wedges.add(i)
         elif contact[i] >= EDGE_FLUSH_SHARE * long_side and width <= EDGE_THIN_RATIO * stroke_width:
             wedges.add(i)  # flush with the edge all along and thinner than any stroke: the sheet's edge
-        elif _fills_corner(comps, i):
+        elif _fills_corner(comps, i) or (sheet_contact is not None and contact[i] >= EDGE_FLUSH_SHARE * long_side):
             wedges.add(i)
     return wedges
 
@@ -1917,6 +1931,7 @@ class _Front:
     inversion: Inversion
     clean: np.ndarray
     page: Box | None
+    sheet: np.ndarray | None = None  # (H, W) bool: the sheet's outline in a page crop, where desk was painted out
 
     def steps(self) -> dict:
         """The step images and facts that ``Preprocessed`` and ``MultiPreprocessed`` both report."""
@@ -1937,7 +1952,7 @@ def _front(image, threshold: str) -> _Front:
         )
     gray = to_grayscale(original)
     hist = _histogram(gray)
-    page = None
+    page, sheet_mask = None, None
     dark_ink: bool | None = _ink_is_dark(gray, hist)
     if not dark_ink:
         # Bright "ink" may be a whole sheet of paper lying on a darker desk: then read the sheet alone.
@@ -1945,7 +1960,7 @@ def _front(image, threshold: str) -> _Front:
         sheet = _find_sheet(gray, hist)
         if sheet is not None:
             page = sheet[0]
-            original = _sheet_only(original, *sheet)
+            original, sheet_mask = _sheet_only(original, *sheet)
             gray = to_grayscale(original)
             hist = _histogram(gray)
             dark_ink = None  # a different picture now: ask again
@@ -1968,6 +1983,7 @@ def _front(image, threshold: str) -> _Front:
         inversion=inversion,
         clean=clean,
         page=page,
+        sheet=sheet_mask,
     )
 
 
@@ -2064,7 +2080,8 @@ def segment(image, *, threshold: ThresholdMethod = "mean") -> MultiPreprocessed:
     front = _front(image, threshold)
     mask = _close(front.clean, CLOSING_FRACTION / 2)
     comps = _components(mask)
-    pieces = _digit_pieces(comps, mask.shape)
+    pieces = _digit_pieces(comps, mask.shape, _sheet_edge_contact(comps, front))
+    pieces = _drop_faint(pieces, comps, front)
     if not pieces:
         raise BlankImageError(BLANK_MESSAGE)
     first_height = _typical_height(pieces)
@@ -2149,8 +2166,24 @@ def _overlap_area(a: Box, b: Box) -> int:
     return max(w, 0) * max(h, 0)
 
 
-def _digit_pieces(comps: _Components, shape: tuple[int, ...]) -> list[_Piece]:
-    """Components that can be (parts of) digits: no lines, desk/shadow regions, specks or dots."""
+def _sheet_edge_contact(comps: _Components, front: _Front) -> np.ndarray | None:
+    """(n,) int64: when the picture was cropped to a sheet found on a desk, each component's pixels on
+    the sheet's outline where the desk beyond a turned or tilted sheet was painted out (``_Front.sheet``;
+    zeros when none was); None when there is no sheet. That outline is the picture's edge as much as
+    the crop's border is."""
+    if front.page is None:
+        return None
+    if front.sheet is None:
+        return np.zeros(comps.count, np.int64)
+    sheet = front.sheet
+    outline = sheet & ~cv2.erode(sheet.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    return np.bincount(comps.labels[outline], minlength=comps.count)
+
+
+def _digit_pieces(comps: _Components, shape: tuple[int, ...], sheet_contact: np.ndarray | None = None) -> list[_Piece]:
+    """Components that can be (parts of) digits: no lines, desk/shadow regions, specks or dots.
+    ``sheet_contact``: see ``_sheet_edge_contact``; a component on the sheet's outline is not interior,
+    and its pixels there count as touching the picture's edge for the wedge rules."""
     candidates = [
         i
         for i in range(1, comps.count)
@@ -2158,14 +2191,15 @@ def _digit_pieces(comps: _Components, shape: tuple[int, ...]) -> list[_Piece]:
     ]
     if not candidates:
         return []
-    interior = [i for i in candidates if not _touches_border(comps.box(i), shape)]
+    interior = [i for i in candidates if not _touches_border(comps.box(i), shape)
+                and (sheet_contact is None or not sheet_contact[i])]
     reference, wedges = None, set()
     if interior:
         biggest = max(comps.area(i) for i in interior)
         digits = [i for i in interior if comps.area(i) >= 0.1 * biggest]
         reference = float(np.median([comps.stroke_width(i) for i in digits]))
         size = float(np.median([max(comps.box(i).w, comps.box(i).h) for i in digits]))
-        wedges = _desk_wedges(comps, candidates, reference, size)
+        wedges = _desk_wedges(comps, candidates, reference, size, sheet_contact)
     bands = _desk_bands(comps, candidates, shape, reference)
     candidates = [
         i for i in candidates
@@ -2181,6 +2215,28 @@ def _digit_pieces(comps: _Components, shape: tuple[int, ...]) -> list[_Piece]:
     return [
         _Piece([i], comps.box(i), comps.area(i)) for i in candidates if comps.area(i) >= DIGIT_SPECK_SHARE * typical
     ]
+
+
+def _drop_faint(pieces: list[_Piece], comps: _Components, front: _Front) -> list[_Piece]:
+    """The pieces whose ink stands out from the paper around them at least ``FAINT_PIECE_SHARE`` as
+    much as a typical piece's: the 90th percentile of its ink's brightness in ``front.inversion.gray``
+    (ink bright), less the median of the non-ink pixels in its box widened by half its long side."""
+    if len(pieces) < 3:
+        return pieces
+    ink_gray, clean = front.inversion.gray, front.clean
+    contrasts = []
+    for piece in pieces:
+        box = piece.box
+        ink = np.isin(comps.labels[box.slices], piece.labels)
+        pad = max(box.w, box.h) // 2
+        around = (slice(max(0, box.y - pad), box.y + box.h + pad), slice(max(0, box.x - pad), box.x + box.w + pad))
+        paper = ink_gray[around][~clean[around]]
+        level = float(np.median(paper)) if paper.size else 0.0
+        contrasts.append(float(np.percentile(ink_gray[box.slices][ink], 90)) - level)
+    order = np.argsort(contrasts)
+    weights = np.cumsum([pieces[i].area for i in order])
+    typical = contrasts[order[np.searchsorted(weights, weights[-1] / 2)]]
+    return [piece for piece, contrast in zip(pieces, contrasts) if contrast >= FAINT_PIECE_SHARE * typical]
 
 
 def _typical_height(pieces: list[_Piece]) -> float:

@@ -1358,6 +1358,41 @@ def test_segment_real_numbers(data_file, relative, row_lengths, method):
         assert_model_input(digit.model_input)
 
 
+def _photographed(photo: np.ndarray, how: str) -> np.ndarray:
+    """``photo`` (H, W, 3) taken again the way a phone often takes it (as ``benchmarks/photo_conditions.py``)."""
+    height, width = photo.shape[:2]
+    rng = np.random.default_rng(0)
+    if how == "perspective":  # held at a slant: the far edge narrower, the paper's edge running out of the frame
+        corners = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
+        seen = np.float32([[width * 0.08, 0], [width * 0.92, height * 0.05], [width, height], [0, height * 0.95]])
+        matrix = cv2.getPerspectiveTransform(corners, seen)
+        return cv2.warpPerspective(photo, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE)
+    if how == "gradient":  # light falling off towards one corner
+        light = np.linspace(0.45, 1.0, width)[None, :, None] * np.linspace(1.0, 0.8, height)[:, None, None]
+        return (photo * light).astype(np.uint8)
+    if how == "far":  # the desk around the sheet, three times the picture
+        edge = np.concatenate([photo[0], photo[-1], photo[:, 0], photo[:, -1]])
+        framed = cv2.copyMakeBorder(photo, height, height, width, width, cv2.BORDER_CONSTANT,
+                                    value=[int(v) for v in np.median(edge, axis=0)])
+    elif how == "desk":  # a dark desk along two sides, where the page did not fill the frame
+        framed = cv2.copyMakeBorder(photo, 0, height // 12, width // 12, 0, cv2.BORDER_CONSTANT, value=(62, 46, 36))
+    else:  # "on_desk" / "on_grey_desk": the photo lies on a dark or a mid-grey desk
+        margin = max(height, width) // 2
+        colour = (62, 46, 36) if how == "on_desk" else (128, 128, 128)
+        framed = cv2.copyMakeBorder(photo, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=colour)
+    return np.clip(framed + rng.normal(0, 4, framed.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("how", ["perspective", "gradient", "far", "desk", "on_desk", "on_grey_desk"])
+def test_segment_real_number_photographed_again(data_file, how):
+    # The sheet lies on a light-grey desk that is brighter beside it: found as a sheet on a darker desk
+    # around it, its outline takes in a wedge of desk, which must not become the only "digit"; and the
+    # speckled shade of the desk or of a paper corner must not become extra digits.
+    photo = _photographed(pp.load_image(data_file("real-dev/gzm1997_hand-writing-digits/input.jpg")), how)
+    result = pp.segment(photo)
+    assert tuple(len(row) for row in result.rows) == (6, 8, 3)
+
+
 @pytest.mark.parametrize(
     ("relative", "digits"),
     [
