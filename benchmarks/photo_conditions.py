@@ -23,6 +23,8 @@ condition (overall and by kind; a file the preprocessing rejects counts as wrong
   long side on every side, with noise): the sheet is the bright part of the picture;
 - ``on_grey_desk``: the same on a mid-grey desk (a grey table, a lab bench), closer to the paper's
   brightness;
+- ``lamp_grey_desk``: that grey desk lit from one side, the light falling to half across the picture
+  (the lit desk as bright as the paper in the shade);
 - ``combined``: rotated 8 degrees, a gradient, noise and JPEG quality 40 together.
 
 Every condition is seeded, so two runs print the same figures. Run from the repository root
@@ -143,6 +145,11 @@ def _on_desk(image: np.ndarray, rng: np.random.Generator, desk: tuple[int, int, 
     return _noise(framed, rng, 4)
 
 
+def _lamp(image: np.ndarray) -> np.ndarray:
+    light = np.linspace(1.0, 0.5, image.shape[1])[None, :, None]
+    return (image * light).astype(np.uint8)
+
+
 def conditions() -> dict:
     """name -> (image, rng) -> degraded image; each (H, W, 3) uint8 RGB."""
     return {
@@ -161,6 +168,7 @@ def conditions() -> dict:
         "desk": _desk,
         "on_desk": _on_desk,
         "on_grey_desk": lambda image, rng: _on_desk(image, rng, GREY_DESK_RGB),
+        "lamp_grey_desk": lambda image, rng: _lamp(_on_desk(image, rng, GREY_DESK_RGB)),
         "combined": lambda image, rng: _jpeg(_noise(_gradient(_rotate(image, 8)), rng, 12), 40),
     }
 

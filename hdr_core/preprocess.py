@@ -136,6 +136,12 @@ PAGE_MAX_HOLES = 0.6  # ...the dark marks inside it cover less than 60% of it (a
 PAGE_MAX_ASPECT = 2.5  # ...it is no longer than 2.5 times its width (paper is; a bright "1" is not)...
 PAGE_INK_WIDTH = 0.15  # ...the marks inside are strokes: thinner than 15% of its short side (not a "0"'s hole)...
 PAGE_EDGE_STEP = 0.5  # ...and its edge is a step: two work pixels either side differ by half of paper - desk
+# When light falls off across the picture (a lamp to one side), the lit desk can be as bright as the paper in
+# the shade, and no one level splits them. The tests are then tried again on the picture divided by the
+# desk's lighting: a plane fitted to the log brightness of the picture's outermost work pixels (the desk,
+# when the sheet lies inside the frame), refitted without this share of them that lie furthest above it
+# (where the sheet touches the edge).
+LIGHT_BORDER_TRIM = 0.3
 
 # --- Locating the digit --------------------------------------------------------------------------
 CLOSING_FRACTION = 0.008  # closing kernel (share of the short side) joining broken pencil strokes
@@ -744,6 +750,43 @@ def _find_sheet(gray: np.ndarray, hist: np.ndarray | None = None) -> tuple[Box, 
     if _flat_background(gray, hist) is not None:
         return None  # drawn digitally: there is no desk
     small, _ = _work_copy(gray)
+    found = _sheet_in(small)
+    if found is None:
+        found = _sheet_in(_desk_lit_evenly(small))
+    if found is None:
+        return None
+    xs, ys, outline = found
+    factor_y, factor_x = gray.shape[0] / small.shape[0], gray.shape[1] / small.shape[1]
+    x0, x1 = int(np.ceil((xs.min() + 1) * factor_x)), int(xs.max() * factor_x)
+    y0, y1 = int(np.ceil((ys.min() + 1) * factor_y)), int(ys.max() * factor_y)
+    if min(x1 - x0, y1 - y0) < MIN_IMAGE_SIDE:
+        return None
+    hull = cv2.convexHull(outline).reshape(-1, 2).astype(np.float64)
+    polygon = np.round(hull * (factor_x, factor_y) - (x0, y0)).astype(np.int32)
+    return Box(x0, y0, x1 - x0, y1 - y0), polygon
+
+
+def _desk_lit_evenly(small: np.ndarray) -> np.ndarray:
+    """(h, w) uint8 work copy divided by the desk's lighting (see ``LIGHT_BORDER_TRIM``), same median."""
+    height, width = small.shape
+    ys, xs = np.mgrid[0:height, 0:width]
+    ring = np.ones((height, width), bool)
+    ring[1:-1, 1:-1] = False
+    logs = np.log1p(small.astype(np.float64))
+    design = np.stack([np.ones(height * width), xs.ravel() / width, ys.ravel() / height], axis=1)
+    rows = design[ring.ravel()]
+    values = logs[ring]
+    coefficients = np.linalg.lstsq(rows, values, rcond=None)[0]
+    keep = values - rows @ coefficients <= np.quantile(values - rows @ coefficients, 1 - LIGHT_BORDER_TRIM)
+    coefficients = np.linalg.lstsq(rows[keep], values[keep], rcond=None)[0]
+    light = (design @ coefficients).reshape(height, width)
+    even = logs - light + float(np.median(logs))
+    return np.clip(np.expm1(even), 0, 255).astype(np.uint8)
+
+
+def _sheet_in(small: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The sheet in a work copy (see the ``PAGE_*`` constants): its pixels' columns and rows, and its
+    outline as an OpenCV contour; None when the bright part of ``small`` is not a sheet."""
     _, bright = cv2.threshold(small, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     if _edge(bright).mean() > 1 - DESK_EDGE_SHARE:
         return None
@@ -784,14 +827,7 @@ def _find_sheet(gray: np.ndarray, hist: np.ndarray | None = None) -> tuple[Box, 
         return None
     if not _sharp_edge(small, sheet):
         return None  # a bright middle fading into dark corners: vignetting, not a sheet
-    factor_y, factor_x = gray.shape[0] / small.shape[0], gray.shape[1] / small.shape[1]
-    x0, x1 = int(np.ceil((xs.min() + 1) * factor_x)), int(xs.max() * factor_x)
-    y0, y1 = int(np.ceil((ys.min() + 1) * factor_y)), int(ys.max() * factor_y)
-    if min(x1 - x0, y1 - y0) < MIN_IMAGE_SIDE:
-        return None
-    hull = cv2.convexHull(outline).reshape(-1, 2).astype(np.float64)
-    polygon = np.round(hull * (factor_x, factor_y) - (x0, y0)).astype(np.int32)
-    return Box(x0, y0, x1 - x0, y1 - y0), polygon
+    return xs, ys, outline
 
 
 def _sheet_only(original: np.ndarray, box: Box, polygon: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -1058,7 +1094,7 @@ def _grey_opening(small: np.ndarray, side: int) -> np.ndarray:
     return cv2.morphologyEx(small, cv2.MORPH_OPEN, kernel, borderType=cv2.BORDER_REPLICATE)
 
 
-def _ink_is_dark(gray: np.ndarray, hist: np.ndarray | None = None) -> bool:
+def _ink_is_dark(gray: np.ndarray, hist: np.ndarray | None = None, *, on_sheet: bool = False) -> bool:
     """Whether the ink is darker than the paper.
 
     Ink is the minority: the grey levels' long tail points towards the ink (negative skewness for
@@ -1067,7 +1103,9 @@ def _ink_is_dark(gray: np.ndarray, hist: np.ndarray | None = None) -> bool:
     again with the lighting evened out (a shadow across the page spreads the paper's own levels
     and hides it; not first, because evening out also brightens the paper's edges against a dark
     desk). When that is symmetric too (tight crops where the ink covers about half the picture) the
-    border decides: most of it is background.
+    border decides: most of it is background. Not ``on_sheet`` (a picture cropped to a sheet found on a
+    desk): the border is then all paper, and a lamp to one side can put half of it below Otsu's level;
+    the evened-out tail's side decides, however short.
     """
     hist = _histogram(gray) if hist is None else hist
     flat = _flat_background(gray, hist)
@@ -1079,7 +1117,7 @@ def _ink_is_dark(gray: np.ndarray, hist: np.ndarray | None = None) -> bool:
     if abs(skew) >= SKEW_DECIDES:
         return skew < 0
     skew = _skewness(_even_lighting(gray))
-    if abs(skew) >= EVEN_SKEW_DECIDES:
+    if abs(skew) >= EVEN_SKEW_DECIDES or on_sheet:
         return skew < 0
     return _border_brightness(gray)[0]
 
@@ -1560,9 +1598,9 @@ def _fills_corner(comps: _Components, index: int) -> bool:
     area = comps.area(index)
     if not CORNER_FILL[0] <= area / (box.w * box.h) <= CORNER_FILL[1]:
         return False
-    points = cv2.findNonZero((comps.labels[box.slices] == index).astype(np.uint8))
-    hull = cv2.contourArea(cv2.convexHull(points)) + cv2.arcLength(cv2.convexHull(points), True) / 2 + 1
-    return area >= CORNER_SOLIDITY * hull
+    hull = cv2.convexHull(cv2.findNonZero((comps.labels[box.slices] == index).astype(np.uint8)))
+    hull_pixels = cv2.contourArea(hull) + cv2.arcLength(hull, True) / 2 + 1  # Pick: the pixels, not their centres' area
+    return area >= CORNER_SOLIDITY * hull_pixels
 
 
 def _gap(a: Box, b: Box) -> float:
@@ -1931,7 +1969,7 @@ class _Front:
     inversion: Inversion
     clean: np.ndarray
     page: Box | None
-    sheet: np.ndarray | None = None  # (H, W) bool: the sheet's outline in a page crop, where desk was painted out
+    sheet: np.ndarray | None = None  # (H, W) bool: the sheet in a page crop whose desk corners were painted out
 
     def steps(self) -> dict:
         """The step images and facts that ``Preprocessed`` and ``MultiPreprocessed`` both report."""
@@ -1963,7 +2001,7 @@ def _front(image, threshold: str) -> _Front:
             original, sheet_mask = _sheet_only(original, *sheet)
             gray = to_grayscale(original)
             hist = _histogram(gray)
-            dark_ink = None  # a different picture now: ask again
+            dark_ink = _ink_is_dark(gray, hist, on_sheet=True)  # a different picture now: ask again
     level = threshold_value(gray, threshold)
     binary = gray > level
     inversion = _auto_invert(gray, binary, hist, dark_ink)

@@ -1048,6 +1048,23 @@ def test_a_sticky_note_whose_digit_runs_off_its_edge_is_still_a_sheet(text, desk
     assert np.count_nonzero(kept) >= 0.7 * np.count_nonzero(mask)
 
 
+@pytest.mark.parametrize("falls", ["right", "left", "down", "up"])
+@pytest.mark.parametrize("text", ["4", "7"])
+def test_a_sheet_on_a_grey_desk_lit_from_one_side_is_still_a_sheet(text, falls):
+    """Light halves from one side to the other: the lit desk is as bright as the paper in the shade, so
+    no one grey level splits them, and the sheet must not be taken for the ink."""
+    mask = digit_mask(text, size=(200, 160), scale=5, thickness=10)
+    photo, paper = sheet_on_desk(mask, desk=150, margin=300)  # a small sheet: the bright part is the sheet
+    ramp = np.linspace(1.0, 0.5, photo.shape[1] if falls in ("right", "left") else photo.shape[0])
+    ramp = ramp if falls in ("right", "down") else ramp[::-1]
+    light = ramp[None, :] if falls in ("right", "left") else ramp[:, None]
+    result = pp.preprocess((photo * light).astype(np.uint8))
+    assert result.inverted
+    kept = np.zeros(paper.shape, bool)
+    kept[result.page.slices if result.page else slice(None)] = result.ink  # the sheet may be left to the border rules
+    assert 0.7 * np.count_nonzero(mask) <= np.count_nonzero(kept) <= 1.5 * np.count_nonzero(mask)
+
+
 @pytest.mark.parametrize(
     "image",
     [
@@ -1370,6 +1387,10 @@ def _photographed(photo: np.ndarray, how: str) -> np.ndarray:
     if how == "gradient":  # light falling off towards one corner
         light = np.linspace(0.45, 1.0, width)[None, :, None] * np.linspace(1.0, 0.8, height)[:, None, None]
         return (photo * light).astype(np.uint8)
+    if how in ("lit_from_left", "lit_from_top"):  # a lamp to one side: the far side at half the light
+        light = np.linspace(1.0, 0.5, width if how == "lit_from_left" else height)
+        light = light[None, :, None] if how == "lit_from_left" else light[:, None, None]
+        return (photo * light).astype(np.uint8)
     if how == "far":  # the desk around the sheet, three times the picture
         edge = np.concatenate([photo[0], photo[-1], photo[:, 0], photo[:, -1]])
         framed = cv2.copyMakeBorder(photo, height, height, width, width, cv2.BORDER_CONSTANT,
@@ -1383,11 +1404,13 @@ def _photographed(photo: np.ndarray, how: str) -> np.ndarray:
     return np.clip(framed + rng.normal(0, 4, framed.shape), 0, 255).astype(np.uint8)
 
 
-@pytest.mark.parametrize("how", ["perspective", "gradient", "far", "desk", "on_desk", "on_grey_desk"])
+@pytest.mark.parametrize("how", ["perspective", "gradient", "lit_from_left", "lit_from_top", "far", "desk", "on_desk",
+                                 "on_grey_desk"])
 def test_segment_real_number_photographed_again(data_file, how):
     # The sheet lies on a light-grey desk that is brighter beside it: found as a sheet on a darker desk
     # around it, its outline takes in a wedge of desk, which must not become the only "digit"; and the
-    # speckled shade of the desk or of a paper corner must not become extra digits.
+    # speckled shade of the desk or of a paper corner must not become extra digits. Lit from one side, the
+    # lit desk is as bright as the shaded paper, and the sheet must not be taken for the ink.
     photo = _photographed(pp.load_image(data_file("real-dev/gzm1997_hand-writing-digits/input.jpg")), how)
     result = pp.segment(photo)
     assert tuple(len(row) for row in result.rows) == (6, 8, 3)
