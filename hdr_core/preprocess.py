@@ -777,7 +777,8 @@ def _desk_lit_evenly(small: np.ndarray) -> np.ndarray:
     rows = design[ring.ravel()]
     values = logs[ring]
     coefficients = np.linalg.lstsq(rows, values, rcond=None)[0]
-    keep = values - rows @ coefficients <= np.quantile(values - rows @ coefficients, 1 - LIGHT_BORDER_TRIM)
+    above = values - rows @ coefficients
+    keep = above <= np.quantile(above, 1 - LIGHT_BORDER_TRIM)
     coefficients = np.linalg.lstsq(rows[keep], values[keep], rcond=None)[0]
     light = (design @ coefficients).reshape(height, width)
     even = logs - light + float(np.median(logs))
@@ -1103,9 +1104,9 @@ def _ink_is_dark(gray: np.ndarray, hist: np.ndarray | None = None, *, on_sheet: 
     again with the lighting evened out (a shadow across the page spreads the paper's own levels
     and hides it; not first, because evening out also brightens the paper's edges against a dark
     desk). When that is symmetric too (tight crops where the ink covers about half the picture) the
-    border decides: most of it is background. Not ``on_sheet`` (a picture cropped to a sheet found on a
-    desk): the border is then all paper, and a lamp to one side can put half of it below Otsu's level;
-    the evened-out tail's side decides, however short.
+    border decides: most of it is background. But ``on_sheet`` (a picture cropped to a sheet found on a
+    desk) the border is all paper, and a lamp to one side can put half of it below Otsu's level, so the
+    evened-out tail's side decides instead, however short.
     """
     hist = _histogram(gray) if hist is None else hist
     flat = _flat_background(gray, hist)
