@@ -1161,11 +1161,21 @@ def auto_invert(gray: np.ndarray, binary: np.ndarray) -> Inversion:
     return _auto_invert(gray, binary.astype(bool, copy=False), _histogram(gray))
 
 
-def _auto_invert(gray: np.ndarray, binary: np.ndarray, hist: np.ndarray, dark_ink: bool | None = None) -> Inversion:
-    """``auto_invert``; ``dark_ink``: ``_ink_is_dark(gray, hist)`` when the caller has it already."""
+def _auto_invert(gray: np.ndarray, binary: np.ndarray, hist: np.ndarray, dark_ink: bool | None = None, *,
+                 on_sheet: bool = False) -> Inversion:
+    """``auto_invert``; ``dark_ink``: ``_ink_is_dark(gray, hist)`` when the caller has it already;
+    ``on_sheet``: ``gray`` is a crop to a sheet found on a desk (the reason says so)."""
     if dark_ink is None:
-        dark_ink = _ink_is_dark(gray, hist)
+        dark_ink = _ink_is_dark(gray, hist, on_sheet=on_sheet)
     border_bright, desk = _border_brightness(gray)
+    if on_sheet:
+        if dark_ink:
+            reason = ("The picture was cropped to the sheet of paper, and the marks on it are darker than the paper: "
+                      "inverted so the ink is bright like MNIST.")
+            return Inversion(gray=255 - gray, ink=~binary, inverted=True, reason=reason)
+        reason = ("The picture was cropped to the sheet, and the marks on it are brighter than the sheet: kept as it "
+                  "is, the ink is already bright like MNIST.")
+        return Inversion(gray=gray.copy(), ink=binary.copy(), inverted=False, reason=reason)
     if dark_ink:
         if desk:
             reason = (
@@ -2002,10 +2012,10 @@ def _front(image, threshold: str) -> _Front:
             original, sheet_mask = _sheet_only(original, *sheet)
             gray = to_grayscale(original)
             hist = _histogram(gray)
-            dark_ink = _ink_is_dark(gray, hist, on_sheet=True)  # a different picture now: ask again
+            dark_ink = None  # a different picture now: ask again
     level = threshold_value(gray, threshold)
     binary = gray > level
-    inversion = _auto_invert(gray, binary, hist, dark_ink)
+    inversion = _auto_invert(gray, binary, hist, dark_ink, on_sheet=page is not None)
     if _looks_blank(gray, hist):
         clean = np.zeros(gray.shape, bool)
     else:

@@ -1025,6 +1025,7 @@ def test_a_sheet_lying_on_a_desk_is_cropped_to_and_read_as_dark_ink_on_paper(tex
     assert np.count_nonzero(page & ~paper) <= 0.15 * np.count_nonzero(page)  # the sheet (its box: turned)
     assert np.count_nonzero(page & paper) >= 0.8 * np.count_nonzero(paper)  # ...and most of it
     assert result.inverted
+    assert "cropped to the sheet" in result.invert_reason  # step 4 says why, in the sheet's terms
     assert result.original.shape[:2] == (result.page.h, result.page.w)
     kept = np.zeros(paper.shape, bool)
     kept[result.page.slices] = result.ink
