@@ -1586,11 +1586,12 @@ def _desk_wedges(comps: _Components, indices: list[int], stroke_width: float, si
         if contact[i] < WEDGE_CONTACT_SHARE * long_side:
             continue
         width = comps.stroke_width(i)
+        flush = contact[i] >= EDGE_FLUSH_SHARE * long_side
         if long_side >= WEDGE_LENGTH_RATIO * size or width >= WEDGE_STROKE_RATIO * stroke_width:
             wedges.add(i)
-        elif contact[i] >= EDGE_FLUSH_SHARE * long_side and width <= EDGE_THIN_RATIO * stroke_width:
-            wedges.add(i)  # flush with the edge all along and thinner than any stroke: the sheet's edge
-        elif _fills_corner(comps, i) or (sheet_contact is not None and contact[i] >= EDGE_FLUSH_SHARE * long_side):
+        elif flush and (sheet_contact is not None or width <= EDGE_THIN_RATIO * stroke_width):
+            wedges.add(i)  # the sheet's edge: flush with the picture's all along, and thinner than any stroke
+        elif _fills_corner(comps, i):
             wedges.add(i)
     return wedges
 
@@ -2258,9 +2259,8 @@ def _digit_pieces(comps: _Components, shape: tuple[int, ...], sheet_contact: np.
         return []
     # Specks and dots are tiny against a typical digit: the area of the component holding the median
     # ink pixel (many specks hold little ink, so they cannot make themselves typical).
-    areas = np.sort([comps.area(i) for i in candidates])
-    cumulative = np.cumsum(areas)
-    typical = float(areas[np.searchsorted(cumulative, cumulative[-1] / 2)])
+    areas = [comps.area(i) for i in candidates]
+    typical = _weighted_median(areas, areas)
     return [
         _Piece([i], comps.box(i), comps.area(i)) for i in candidates if comps.area(i) >= DIGIT_SPECK_SHARE * typical
     ]
@@ -2282,19 +2282,21 @@ def _drop_faint(pieces: list[_Piece], comps: _Components, front: _Front) -> list
         paper = ink_gray[around][~clean[around]]
         level = float(np.median(paper)) if paper.size else 0.0
         contrasts.append(float(np.percentile(ink_gray[box.slices][ink], 90)) - level)
-    order = np.argsort(contrasts)
-    weights = np.cumsum([pieces[i].area for i in order])
-    typical = contrasts[order[np.searchsorted(weights, weights[-1] / 2)]]
+    typical = _weighted_median(contrasts, [piece.area for piece in pieces])
     return [piece for piece, contrast in zip(pieces, contrasts) if contrast >= FAINT_PIECE_SHARE * typical]
+
+
+def _weighted_median(values, weights) -> float:
+    """The value holding the middle of the total weight (values and weights: equal-length sequences)."""
+    values = np.asarray(values, np.float64)
+    order = np.argsort(values)
+    cumulative = np.cumsum(np.asarray(weights, np.float64)[order])
+    return float(values[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
 
 
 def _typical_height(pieces: list[_Piece]) -> float:
     """Height of a typical digit: the median weighted by ink, so that many specks cannot sway it."""
-    heights = np.array([p.box.h for p in pieces], np.float64)
-    weights = np.array([p.area for p in pieces], np.float64)
-    order = np.argsort(heights)
-    cumulative = np.cumsum(weights[order])
-    return float(heights[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+    return _weighted_median([p.box.h for p in pieces], [p.area for p in pieces])
 
 
 def _join_pieces(pieces: list[_Piece], height: float, slope: float = 0.0) -> list[_Piece]:
