@@ -149,7 +149,11 @@ SPECK_SHARE_OF_LARGEST = 0.02  # components smaller than this share of the large
 MIN_SPECK_AREA = 4  # and anything of fewer pixels than this is noise, whatever the image size
 LINE_SPAN = 0.9  # a grid/rule line spans at least this share of the image width (or height)...
 LINE_EDGE_SLACK = 0.03  # ...or runs from edge to edge (within 3%)...
-LINE_ELONGATION = 12  # ...and is at least this many times longer than it is thick
+LINE_ELONGATION = 12  # ...and is at least this many times longer than it is thick...
+LINE_STRAIGHT_SHARE = 0.7  # ...and straight: this share of it on runs across 3/4 of its box either way (grid
+LINE_STRAIGHT_RUN = 0.75  # lines cross and meet, so both ways count), after thickening across by 3% of the run
+LINE_STRAIGHT_TILT = 0.03  # (photographed lines tilt); or, one line at a slant, its ink spreads across its
+LINE_MAX_SPREAD = 0.1  # own direction less than a tenth as far as along it (standard deviations)
 BACKGROUND_BLOB_SHARE = 0.1  # border-touching regions this big (share of the image) may be desk/shadow...
 BLOB_THICKNESS = 0.22  # ...when thicker than this share of their size (strokes are thinner)...
 BLOB_STROKE_RATIO = 4  # ...or this many times thicker than the digit's strokes
@@ -1513,11 +1517,15 @@ def _touches_border(box: Box, shape: tuple[int, ...]) -> bool:
     return box.x == 0 or box.y == 0 or box.x + box.w >= width or box.y + box.h >= height
 
 
-def _is_line(box: Box, area: int, shape: tuple[int, ...]) -> bool:
-    """A grid or rule line: runs (nearly) edge to edge one way and is thin the other way.
+def _is_line(comps: _Components, index: int, shape: tuple[int, ...]) -> bool:
+    """A grid or rule line: runs (nearly) edge to edge one way, is thin the other way, and is straight.
 
     Lines that stop short of the edges are kept: the long stem of a thin-pen 4 or 1 looks the same.
+    Lines that meet or cross (a grid cell's corner) are one component, so straightness is measured
+    along both axes (``_is_straight``); a thin-pen 0 or a looped 1 that fills the crop is as
+    elongated by this measure, but its ink curves.
     """
+    box, area = comps.box(index), comps.area(index)
     height, width = shape[:2]
     if box.w >= box.h:
         long_side, span, start, end = box.w, width, box.x, box.x + box.w
@@ -1525,7 +1533,37 @@ def _is_line(box: Box, area: int, shape: tuple[int, ...]) -> bool:
         long_side, span, start, end = box.h, height, box.y, box.y + box.h
     edge_to_edge = start <= LINE_EDGE_SLACK * span and end >= (1 - LINE_EDGE_SLACK) * span
     thickness = area / max(long_side, 1)
-    return (edge_to_edge or long_side >= LINE_SPAN * span) and long_side >= LINE_ELONGATION * thickness
+    if not ((edge_to_edge or long_side >= LINE_SPAN * span) and long_side >= LINE_ELONGATION * thickness):
+        return False
+    return _is_straight(comps.labels[box.slices] == index)
+
+
+def _is_straight(pixels: np.ndarray) -> bool:
+    """Whether the True pixels of ``pixels`` (a component's box, (h, w) bool) form straight lines.
+
+    Either ``LINE_STRAIGHT_SHARE`` of them lie on horizontal or vertical runs at least
+    ``LINE_STRAIGHT_RUN`` of the box's extent that way long, after thickening across by
+    ``LINE_STRAIGHT_TILT`` of that length on each side (grid lines, which may meet or cross), or
+    they spread across their principal direction less than ``LINE_MAX_SPREAD`` times as far as
+    along it (one line at any slant).
+    """
+    mask = pixels.astype(np.uint8)
+    on_runs = np.zeros(mask.shape, bool)
+    for axis in (0, 1):  # 0: vertical runs, 1: horizontal runs
+        length = mask.shape[axis]
+        tilt = max(1, int(round(LINE_STRAIGHT_TILT * length)))
+        run = max(3, int(round(LINE_STRAIGHT_RUN * length)))
+        # OpenCV sizes are (width, height): a vertical run is thickened sideways, and vice versa.
+        across, along = ((2 * tilt + 1, 1), (1, run)) if axis == 0 else ((1, 2 * tilt + 1), (run, 1))
+        thickened = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_RECT, across))
+        runs = cv2.morphologyEx(thickened, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, along))
+        on_runs |= (runs > 0) & pixels
+    count = int(pixels.sum())
+    if count < 3 or on_runs.sum() >= LINE_STRAIGHT_SHARE * count:
+        return True
+    ys, xs = np.nonzero(pixels)
+    spread = np.linalg.eigvalsh(np.cov(np.stack([xs, ys]).astype(np.float64)))
+    return bool(spread[0] <= LINE_MAX_SPREAD**2 * spread[1])
 
 
 def _is_background_blob(
@@ -1695,7 +1733,7 @@ def _digit_candidates(comps: _Components, shape: tuple[int, ...]) -> list[int]:
         if i in bands:
             sure_blobs.append(i)
             continue
-        if _is_line(comps.box(i), comps.area(i), shape):
+        if _is_line(comps, i, shape):
             lines.append(i)
             continue
         blob, sure = _is_background_blob(comps, i, shape, reference)
@@ -2237,7 +2275,7 @@ def _digit_pieces(comps: _Components, shape: tuple[int, ...], sheet_contact: np.
     candidates = [
         i
         for i in range(1, comps.count)
-        if comps.area(i) >= MIN_SPECK_AREA and not _is_line(comps.box(i), comps.area(i), shape)
+        if comps.area(i) >= MIN_SPECK_AREA and not _is_line(comps, i, shape)
     ]
     if not candidates:
         return []

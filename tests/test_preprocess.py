@@ -637,6 +637,17 @@ def test_locate_ink_drops_grid_lines():
     assert pp.locate_ink(ink) == Box(30, 20, 30, 50)
 
 
+def test_locate_ink_keeps_a_thin_pen_zero_that_fills_the_crop():
+    """A grid cell cut tight round a thin-pen 0 written with a second, inner stroke: the oval runs
+    from the top to the bottom edge and is as thin for its length as a grid line, but it is curved,
+    so it is the digit, not a line to drop in favour of the inner stroke."""
+    ink = _blank((127, 168)).view(np.uint8)
+    cv2.ellipse(ink, (92, 63), (52, 62), 0, 0, 360, 1, 2)
+    cv2.ellipse(ink, (96, 70), (28, 50), -10, 150, 330, 1, 6)  # the inner stroke, down the left side
+    box = pp.locate_ink(ink.view(bool))
+    assert box.h == 127 and box.w >= 104  # the whole oval, not the inner stroke's 60 px
+
+
 def test_locate_ink_keeps_a_lone_one_that_looks_like_a_line():
     ink = _blank((100, 30))
     ink[:, 12:17] = True  # a tight crop of a "1", edge to edge
