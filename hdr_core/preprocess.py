@@ -135,7 +135,7 @@ PAGE_SOLIDITY = 0.9  # ...fills 90% of its convex hull, strokes aside (a sheet i
 PAGE_MAX_HOLES = 0.6  # ...the dark marks inside it cover less than 60% of it (a bright "0" is mostly hole)...
 PAGE_MAX_ASPECT = 2.5  # ...it is no longer than 2.5 times its width (paper is; a bright "1" is not)...
 PAGE_INK_WIDTH = 0.15  # ...the marks inside are strokes: thinner than 15% of its short side (not a "0"'s hole)...
-PAGE_EDGE_STEP = 0.5  # ...and its edge is a step: two work pixels either side differ by half of paper - desk
+PAGE_EDGE_STEP = 0.5  # ...and its edge is a step: two work pixels either side differ by half of rim - desk
 # When light falls off across the picture (a lamp to one side), the lit desk can be as bright as the paper in
 # the shade, and no one level splits them. The tests are then tried again on the picture divided by the
 # desk's lighting: a plane fitted to the log brightness of the picture's outermost work pixels (the desk,
@@ -851,16 +851,21 @@ def _sheet_only(original: np.ndarray, box: Box, polygon: np.ndarray) -> tuple[np
 
 
 def _sharp_edge(small: np.ndarray, sheet: np.ndarray) -> bool:
-    """Whether the sheet's outline is a step in brightness rather than a slow fall-off."""
+    """Whether the sheet's outline is a step in brightness rather than a slow fall-off.
+
+    The step across the outline is weighed against how much brighter the sheet's rim is than the
+    desk beyond, not its middle: a sheet on a lighter mat or desk, found together with some of the
+    mat, has a rim partly of mat, much darker than the paper in its middle, and a step all the same.
+    """
     ring = np.ones((5, 5), np.uint8)
     inside = sheet.astype(bool) & ~cv2.erode(sheet, ring).astype(bool)
     outside = cv2.dilate(sheet, ring).astype(bool) & ~sheet.astype(bool)
     desk = ~cv2.dilate(sheet, ring, iterations=2).astype(bool)
     if not (inside.any() and outside.any() and desk.any()):
         return False
-    paper_minus_desk = float(np.median(small[sheet.astype(bool)])) - float(np.median(small[desk]))
+    rim_minus_desk = float(np.median(small[inside])) - float(np.median(small[desk]))
     step = float(np.median(small[inside])) - float(np.median(small[outside]))
-    return paper_minus_desk > 0 and step >= PAGE_EDGE_STEP * paper_minus_desk
+    return rim_minus_desk > 0 and step >= PAGE_EDGE_STEP * rim_minus_desk
 
 
 def _edge(mask: np.ndarray) -> np.ndarray:

@@ -1399,6 +1399,8 @@ def _photographed(photo: np.ndarray, how: str) -> np.ndarray:
     if how == "gradient":  # light falling off towards one corner
         light = np.linspace(0.45, 1.0, width)[None, :, None] * np.linspace(1.0, 0.8, height)[:, None, None]
         return (photo * light).astype(np.uint8)
+    if how == "on_grey_desk_lit_from_left":  # the lamp lights the mid-grey desk too: a sheet on a mat on a desk
+        return _photographed(_photographed(photo, "on_grey_desk"), "lit_from_left")
     if how in ("lit_from_left", "lit_from_top"):  # a lamp to one side: the far side at half the light
         light = np.linspace(1.0, 0.5, width if how == "lit_from_left" else height)
         light = light[None, :, None] if how == "lit_from_left" else light[:, None, None]
@@ -1417,12 +1419,13 @@ def _photographed(photo: np.ndarray, how: str) -> np.ndarray:
 
 
 @pytest.mark.parametrize("how", ["perspective", "gradient", "lit_from_left", "lit_from_top", "far", "desk", "on_desk",
-                                 "on_grey_desk"])
+                                 "on_grey_desk", "on_grey_desk_lit_from_left"])
 def test_segment_real_number_photographed_again(data_file, how):
     # The sheet lies on a light-grey desk that is brighter beside it: found as a sheet on a darker desk
     # around it, its outline takes in a wedge of desk, which must not become the only "digit"; and the
     # speckled shade of the desk or of a paper corner must not become extra digits. Lit from one side, the
-    # lit desk is as bright as the shaded paper, and the sheet must not be taken for the ink.
+    # lit desk is as bright as the shaded paper, and the sheet must not be taken for the ink. On a mid-grey desk
+    # lit from one side, the sheet is found with some of its light-grey desk, whose rim is darker than the paper.
     photo = _photographed(pp.load_image(data_file("real-dev/gzm1997_hand-writing-digits/input.jpg")), how)
     result = pp.segment(photo)
     assert tuple(len(row) for row in result.rows) == (6, 8, 3)
