@@ -1682,17 +1682,22 @@ def _cut_desk_strips(mask: np.ndarray) -> np.ndarray:
     A digit written up to the page's edge joins the desk beyond it into one component, which the
     desk-band rule (``_desk_bands``) then cannot tell from the digit. A side holds such a strip when
     ink covers ``BAND_SIDE_SHARE`` of it to an even depth (``STRIP_EVEN_SHARE`` of its rows within
-    ``STRIP_DEPTH_SLACK`` times the median), the strip's ink reaches well beyond that depth (a digit
-    joined to it), and the depth is at least ``BAND_STROKE_RATIO`` times the width of the strokes
-    left once every such strip is cleared (a tight crop's "1" along the edge is as thin as itself).
-    Each strip is cleared a little deeper than it runs. Returns ``mask`` itself when there is none.
+    ``STRIP_DEPTH_SLACK`` times the median) and the strip's ink reaches well beyond that depth (a
+    digit joined to it, or a strip along a neighbouring side). It is cut, a little deeper than it
+    runs, when its depth is at least ``BAND_STROKE_RATIO`` times the width of the strokes left once
+    every such strip is cleared (a tight crop's "1" along the edge is as thin as itself). Strips along
+    two neighbouring sides that meet in their corner are the desk beyond a page's corner, however
+    thin: a digit's strokes do not run the whole length of two sides at an even depth. Both are cut
+    when a digit is joined to them or one of them is cut anyway (the other would stay behind as a
+    bar beside the digit), and erased whole otherwise (a digit close to them keeps its edge).
+    Returns ``mask`` itself when nothing is cut.
 
     Parameters
     ----------
     mask : (H, W) uint8 0/1 ndarray
         Ink after ``_close``. Not modified.
     """
-    strips = []  # (turns, depth, cut): the side is the left-hand side of np.rot90(mask, turns)
+    strips = []  # (turns, depth, cut, its labels): the side is the left-hand side of np.rot90(mask, turns)
     all_labels = None
     for turns in range(4):
         view = np.rot90(mask, turns)
@@ -1709,21 +1714,36 @@ def _cut_desk_strips(mask: np.ndarray) -> np.ndarray:
         labels = np.rot90(all_labels, turns)
         joined = np.isin(labels[:, cut:], np.unique(labels[:, 0][at_side]))
         if joined.any() and np.flatnonzero(joined.any(axis=0)).max() >= cut:
-            strips.append((turns, depth, cut))  # ink beyond twice the cut is joined to the strip
+            strips.append((turns, depth, cut, np.unique(labels[:, 0][at_side])))  # ink beyond twice the cut
     if not strips:
         return mask
     out = mask.copy()
-    for turns, _, cut in strips:
+    for turns, _, cut, _ in strips:
         np.rot90(out, turns)[:, :cut] = 0  # a view: clears the side in ``out``
     if not out.any():
         return mask
     width = _stroke_width(out > 0)
-    thick = [(turns, cut) for turns, depth, cut in strips if depth >= BAND_STROKE_RATIO * width]
-    if len(thick) < len(strips):
-        out = mask.copy()
-        for turns, cut in thick:
+    thick = {turns for turns, depth, _, _ in strips if depth >= BAND_STROKE_RATIO * width}
+    holding = {turns for turns, _, _, labels in strips if np.isin(labels, all_labels[out > 0]).any()}  # a digit
+    last_row, last_col = mask.shape[0] - 1, mask.shape[1] - 1
+    corners = {(0, 1): (0, 0), (1, 2): (0, last_col), (2, 3): (last_row, last_col), (0, 3): (last_row, 0)}
+    sides = {strip[0] for strip in strips}
+    cut_sides, loose_sides = set(thick), set()
+    for pair, corner in corners.items():
+        if set(pair) <= sides and mask[corner]:
+            if set(pair) & (thick | holding):
+                cut_sides |= set(pair)
+            else:
+                loose_sides |= set(pair)
+    if not cut_sides | loose_sides:
+        return mask
+    out = mask.copy()
+    for turns, _, cut, labels in strips:
+        if turns in cut_sides:
             np.rot90(out, turns)[:, :cut] = 0
-    return out if thick else mask
+        elif turns in loose_sides:
+            out[np.isin(all_labels, labels[labels > 0])] = 0
+    return out
 
 
 def _digit_candidates(comps: _Components, shape: tuple[int, ...]) -> list[int]:
