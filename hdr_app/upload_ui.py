@@ -1010,7 +1010,7 @@ def pipeline_ui(result: FileResult) -> None:
         size += ", turned upright as the camera's EXIF tag says"
     gray_caption = "Colour dropped, brightness kept"
     if steps.page is not None:
-        size += "; the sheet of paper (outlined) is read alone, without the desk around it"
+        size += "; the sheet (outlined) is read alone, without the desk around it"
         gray_caption = "The sheet alone, colour dropped, brightness kept"
     first_image, first_aspect = steps.first_image
     _step(first[0], 1, "Original", first_image, size, aspect=first_aspect)

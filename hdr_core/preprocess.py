@@ -142,6 +142,15 @@ PAGE_EDGE_STEP = 0.5  # ...and its edge is a step: two work pixels either side d
 # when the sheet lies inside the frame), refitted without this share of them that lie furthest above it
 # (where the sheet touches the edge).
 LIGHT_BORDER_TRIM = 0.3
+# A dark sheet (a slate, a black card) on a lighter desk is looked for the same way on the inverted picture
+# (not evened out: a shadow's edge leaves dark blobs then), and must also pass three tests that bold dark digits
+# on paper fail: its outline is a polygon of at most DARK_SHEET_CORNERS corners within DARK_SHEET_SLACK of its
+# perimeter (a bold "0" or "8" is a rounded blob; a slate a quadrilateral, even in perspective), it is no longer
+# than PAGE_MAX_ASPECT times its width however it is turned (a slanted bold "1" is), and bright marks cover at
+# least DARK_SHEET_MARKS of it (chalk on a slate; a blob of ink has none).
+DARK_SHEET_CORNERS = 6
+DARK_SHEET_SLACK = 0.01
+DARK_SHEET_MARKS = 0.01
 
 # --- Locating the digit --------------------------------------------------------------------------
 CLOSING_FRACTION = 0.008  # closing kernel (share of the short side) joining broken pencil strokes
@@ -323,8 +332,8 @@ class Preprocessed:
     model_input : (28, 28) float32 ndarray
         The model input in [0, 1], ink bright on black, like MNIST.
     page : Box or None
-        Where the sheet of paper lies in the image as given, when the photo shows a sheet on a
-        darker desk and was cropped to it (``find_page``); None otherwise.
+        Where the sheet lies in the image as given, when the photo shows a sheet of paper on a
+        darker desk (``find_page``) or a slate on a lighter one and was cropped to it; None otherwise.
     """
 
     original: np.ndarray
@@ -749,13 +758,18 @@ def find_page(gray: np.ndarray) -> Box | None:
     return None if found is None else found[0]
 
 
-def _find_sheet(gray: np.ndarray, hist: np.ndarray | None = None) -> tuple[Box, np.ndarray] | None:
-    """``find_page``'s box, and the sheet's outline as a (N, 2) int32 polygon in the box's pixels."""
+def _find_sheet(gray: np.ndarray, hist: np.ndarray | None = None, *, dark: bool = False
+                ) -> tuple[Box, np.ndarray] | None:
+    """``find_page``'s box, and the sheet's outline as a (N, 2) int32 polygon in the box's pixels.
+    ``dark``: look for a dark sheet (a slate, a black card) on a lighter desk instead (``DARK_SHEET_*``)."""
+    if dark:
+        gray = 255 - gray
+        hist = None if hist is None else hist[::-1]
     if _flat_background(gray, hist) is not None:
         return None  # drawn digitally: there is no desk
     small, _ = _work_copy(gray)
-    found = _sheet_in(small)
-    if found is None:
+    found = _sheet_in(small, straight=dark)
+    if found is None and not dark:
         found = _sheet_in(_desk_lit_evenly(small))
     if found is None:
         return None
@@ -789,9 +803,10 @@ def _desk_lit_evenly(small: np.ndarray) -> np.ndarray:
     return np.clip(np.expm1(even), 0, 255).astype(np.uint8)
 
 
-def _sheet_in(small: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def _sheet_in(small: np.ndarray, *, straight: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """The sheet in a work copy (see the ``PAGE_*`` constants): its pixels' columns and rows, and its
-    outline as an OpenCV contour; None when the bright part of ``small`` is not a sheet."""
+    outline as an OpenCV contour; None when the bright part of ``small`` is not a sheet. ``straight``:
+    the further tests for a dark sheet, looked for on an inverted copy (``DARK_SHEET_*``)."""
     _, bright = cv2.threshold(small, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     if _edge(bright).mean() > 1 - DESK_EDGE_SHARE:
         return None
@@ -832,6 +847,16 @@ def _sheet_in(small: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | 
         return None
     if not _sharp_edge(small, sheet):
         return None  # a bright middle fading into dark corners: vignetting, not a sheet
+    if straight:
+        hull_outline = cv2.convexHull(outline)
+        corners = cv2.approxPolyDP(hull_outline, DARK_SHEET_SLACK * cv2.arcLength(hull_outline, True), True)
+        if len(corners) > DARK_SHEET_CORNERS:
+            return None
+        turned_short, turned_long = sorted(cv2.minAreaRect(outline)[1])
+        if turned_long > PAGE_MAX_ASPECT * max(turned_short, 1.0):
+            return None
+        if np.count_nonzero(holes) < DARK_SHEET_MARKS * area:
+            return None
     return xs, ys, outline
 
 
@@ -2067,16 +2092,15 @@ def _front(image, threshold: str) -> _Front:
     hist = _histogram(gray)
     page, sheet_mask = None, None
     dark_ink: bool | None = _ink_is_dark(gray, hist)
-    if not dark_ink:
-        # Bright "ink" may be a whole sheet of paper lying on a darker desk: then read the sheet alone.
-        # (Where the ink already reads as dark, the desk is handled as a border like any other.)
-        sheet = _find_sheet(gray, hist)
-        if sheet is not None:
-            page = sheet[0]
-            original, sheet_mask = _sheet_only(original, *sheet)
-            gray = to_grayscale(original)
-            hist = _histogram(gray)
-            dark_ink = None  # a different picture now: ask again
+    # Bright "ink" may be a whole sheet of paper lying on a darker desk, and dark "ink" a slate on a lighter
+    # one: then read the sheet alone. (Otherwise the desk is handled as a border like any other.)
+    sheet = _find_sheet(gray, hist, dark=bool(dark_ink))
+    if sheet is not None:
+        page = sheet[0]
+        original, sheet_mask = _sheet_only(original, *sheet)
+        gray = to_grayscale(original)
+        hist = _histogram(gray)
+        dark_ink = None  # a different picture now: ask again
     level = threshold_value(gray, threshold)
     binary = gray > level
     inversion = _auto_invert(gray, binary, hist, dark_ink, on_sheet=page is not None)

@@ -481,7 +481,7 @@ def test_page_says_when_it_read_only_the_sheet_on_the_desk(upload_page):
     at.run()
     assert not at.exception, at.exception
     assert at.metric[0].value == "4"
-    assert any("the sheet of paper (outlined) is read alone, without the desk around it" in c.value
+    assert any("the sheet (outlined) is read alone, without the desk around it" in c.value
                for c in at.caption)
     assert any("520×520 px" in c.value for c in at.caption)  # step 1 gives the whole photo's size
 

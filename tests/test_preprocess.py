@@ -1034,12 +1034,13 @@ def test_bold_marker_strokes_with_pits_stay_ink_whole():
     assert np.count_nonzero(result.ink & mask) >= 0.95 * np.count_nonzero(mask)
 
 
-def sheet_on_desk(mask: np.ndarray, *, margin: int = 150, desk: float = 55, turn: float = 6):
+def sheet_on_desk(mask: np.ndarray, *, margin: int = 150, desk: float = 55, turn: float = 6,
+                  ink: float = 40, paper: float = 225):
     """A photo of a sheet (``mask`` drawn on it, with noise) lying slightly turned on a dark desk
     that shows all round it; also the sheet's own mask in the photo."""
     height, width = mask.shape
     rng = np.random.default_rng(6)
-    sheet = np.where(mask, 40.0, 225.0).astype(np.float32)
+    sheet = np.where(mask, float(ink), float(paper)).astype(np.float32)
     frame = (height + 2 * margin, width + 2 * margin)
     photo = np.full(frame, desk, np.float32)
     photo[margin : margin + height, margin : margin + width] = sheet
@@ -1115,6 +1116,45 @@ def test_light_digits_on_a_dark_background_are_not_taken_for_a_sheet(image):
     noisy = np.clip(image + np.random.default_rng(7).normal(0, 4, image.shape), 0, 255).astype(np.uint8)
     assert pp.find_page(noisy) is None
     assert pp.preprocess(noisy).page is None
+
+
+@pytest.mark.parametrize("turn", [6, 25])
+@pytest.mark.parametrize("text", ["4", "7", "0"])
+def test_a_slate_on_a_lighter_desk_is_cropped_to_and_read_as_bright_chalk(text, turn):
+    """Chalk on a small slate (or white on black card) lying on a light table: the dark slate is the
+    "ink" of the picture until it is recognised as the sheet, and the model sees a white rectangle."""
+    mask = digit_mask(text, size=(200, 160), scale=5, thickness=10)
+    photo, slate = sheet_on_desk(mask, desk=170, ink=230, paper=35, turn=turn)
+    result = pp.preprocess(photo)
+    assert result.page is not None
+    assert not result.inverted  # chalk is already bright, like MNIST
+    kept = np.zeros(slate.shape, bool)
+    kept[result.page.slices] = result.ink
+    assert 0.7 * np.count_nonzero(mask) <= np.count_nonzero(kept) <= 1.5 * np.count_nonzero(mask)
+
+
+@pytest.mark.parametrize("turn", [0, 8, -20])
+def test_a_number_chalked_on_a_slate_reads_digit_by_digit(turn):
+    mask = digit_mask("2026", size=(220, 420), scale=3.5, thickness=8)
+    photo, _ = sheet_on_desk(mask, desk=170, ink=230, paper=35, turn=turn)
+    result = pp.segment(photo)
+    assert result.page is not None and not result.inverted
+    assert tuple(len(row) for row in result.rows) == (4,)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        pytest.param(render(digit_mask("0", size=(200, 200), scale=5, thickness=30), 20, 235), id="bold-0"),
+        pytest.param(render(digit_mask("8", size=(200, 200), scale=5, thickness=34), 20, 235), id="bold-8"),
+        pytest.param(render(digit_mask("1", size=(200, 200), scale=6, thickness=40), 20, 235), id="bold-1"),
+        pytest.param(render(digit_mask("7", size=(200, 200), scale=6, thickness=40), 20, 235), id="bold-7"),
+    ],
+)
+def test_bold_dark_digits_on_paper_are_not_taken_for_a_slate(image):
+    noisy = np.clip(image + np.random.default_rng(7).normal(0, 4, image.shape), 0, 255).astype(np.uint8)
+    result = pp.preprocess(noisy)
+    assert result.page is None and result.inverted
 
 
 def test_a_sheet_filling_the_picture_or_a_vignetted_one_is_not_cropped():
