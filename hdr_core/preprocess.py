@@ -831,7 +831,8 @@ def _sheet_in(small: np.ndarray, *, straight: bool = False) -> tuple[np.ndarray,
     # note joins the desk and cuts a notch, up to the digit's whole shape, into the sheet's outline;
     # the dark background between a bright digit's strokes is wider than any stroke.
     hull = np.zeros_like(sheet)
-    cv2.fillConvexPoly(hull, cv2.convexHull(outline), 1)
+    hull_points = cv2.convexHull(outline)
+    cv2.fillConvexPoly(hull, hull_points, 1)
     dark = (hull > 0) & (sheet == 0) & (bright == 0)
     stroke = max(3, int(round(PAGE_INK_WIDTH * short)) | 1)
     wide = cv2.morphologyEx(dark.astype(np.uint8), cv2.MORPH_OPEN,
@@ -848,9 +849,8 @@ def _sheet_in(small: np.ndarray, *, straight: bool = False) -> tuple[np.ndarray,
     if not _sharp_edge(small, sheet):
         return None  # a bright middle fading into dark corners: vignetting, not a sheet
     if straight:
-        hull_outline = cv2.convexHull(outline)
-        corners = cv2.approxPolyDP(hull_outline, DARK_SHEET_SLACK * cv2.arcLength(hull_outline, True), True)
-        if len(corners) > DARK_SHEET_CORNERS:
+        polygon = cv2.approxPolyDP(hull_points, DARK_SHEET_SLACK * cv2.arcLength(hull_points, True), True)
+        if len(polygon) > DARK_SHEET_CORNERS:
             return None
         turned_short, turned_long = sorted(cv2.minAreaRect(outline)[1])
         if turned_long > PAGE_MAX_ASPECT * max(turned_short, 1.0):
@@ -1737,9 +1737,10 @@ def _cut_desk_strips(mask: np.ndarray) -> np.ndarray:
         if all_labels is None:
             all_labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)[1]
         labels = np.rot90(all_labels, turns)
-        joined = np.isin(labels[:, cut:], np.unique(labels[:, 0][at_side]))
+        own = np.unique(labels[:, 0][at_side])
+        joined = np.isin(labels[:, cut:], own)
         if joined.any() and np.flatnonzero(joined.any(axis=0)).max() >= cut:
-            strips.append((turns, depth, cut, np.unique(labels[:, 0][at_side])))  # ink beyond twice the cut
+            strips.append((turns, depth, cut, own))  # ink beyond twice the cut is joined to the strip
     if not strips:
         return mask
     out = mask.copy()
@@ -1767,7 +1768,7 @@ def _cut_desk_strips(mask: np.ndarray) -> np.ndarray:
         if turns in cut_sides:
             np.rot90(out, turns)[:, :cut] = 0
         elif turns in loose_sides:
-            out[np.isin(all_labels, labels[labels > 0])] = 0
+            out[np.isin(all_labels, labels)] = 0  # the strips' labels: ink at the side, never 0
     return out
 
 
