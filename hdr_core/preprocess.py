@@ -762,12 +762,11 @@ def _find_sheet(gray: np.ndarray, hist: np.ndarray | None = None, *, dark: bool 
                 ) -> tuple[Box, np.ndarray] | None:
     """``find_page``'s box, and the sheet's outline as a (N, 2) int32 polygon in the box's pixels.
     ``dark``: look for a dark sheet (a slate, a black card) on a lighter desk instead (``DARK_SHEET_*``)."""
-    if dark:
-        gray = 255 - gray
-        hist = None if hist is None else hist[::-1]
     if _flat_background(gray, hist) is not None:
         return None  # drawn digitally: there is no desk
     small, _ = _work_copy(gray)
+    if dark:
+        small = 255 - small  # the slate is the bright part of the inverted work copy
     found = _sheet_in(small, straight=dark)
     if found is None and not dark:
         found = _sheet_in(_desk_lit_evenly(small))
