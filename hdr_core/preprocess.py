@@ -1100,12 +1100,8 @@ def _wide_level(gray: np.ndarray, level_of) -> np.ndarray:
     ``side`` (odd) a third of its long side; the result is brought back to full size. Working on
     the small copy keeps it fast on any photo, and lighting is smooth anyway.
     """
-    height, width = gray.shape
-    small, scale = _work_copy(gray)
-    level = level_of(small, _wide_kernel_side(small))
-    if scale < 1:
-        level = cv2.resize(level, (width, height), interpolation=cv2.INTER_LINEAR)
-    return level
+    small, _ = _work_copy(gray)
+    return _full_size(level_of(small, _wide_kernel_side(small)), gray.shape)
 
 
 def _work_copy(gray: np.ndarray) -> tuple[np.ndarray, float]:
@@ -1116,6 +1112,13 @@ def _work_copy(gray: np.ndarray) -> tuple[np.ndarray, float]:
         return gray, scale
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     return cv2.resize(gray, size, interpolation=cv2.INTER_AREA), scale
+
+
+def _full_size(small: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A map made on the work copy, brought back to the picture's (H, W) (bilinear)."""
+    if small.shape == shape[:2]:
+        return small
+    return cv2.resize(small, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
 def _wide_kernel_side(small: np.ndarray) -> int:
@@ -1270,17 +1273,32 @@ def local_contrast(ink_gray: np.ndarray, *, inverted: bool = True) -> np.ndarray
         openings): the narrow end of a sharp-edged shadow cancels out too, not only its wide part.
     """
     ink_gray = _check_gray(ink_gray, "ink_gray")
-    height, width = ink_gray.shape
-    small, scale = _work_copy(ink_gray)
+    small, _ = _work_copy(ink_gray)
+    level = _background_level(small, _wide_background(small))
+    return _contrast_over(ink_gray, _full_size(level, ink_gray.shape), inverted)
+
+
+def _wide_background(small: np.ndarray) -> np.ndarray:
+    """(h, w) uint8 work copy (``_work_copy``), ink bright -> (h, w) uint8: the background level that
+    follows only what is wider than a third of the picture (the grey opening)."""
+    return _grey_opening(small, _wide_kernel_side(small))
+
+
+def _background_level(small: np.ndarray, wide: np.ndarray) -> np.ndarray:
+    """(h, w) uint8 work copy, ink bright, and its ``_wide_background`` -> (h, w) uint8: the background
+    level around each pixel, following also what is wider than ``STROKE_KERNEL_FACTOR`` strokes where
+    the strokes can be measured (see ``local_contrast``)."""
     wide_side = _wide_kernel_side(small)
-    level = _grey_opening(small, wide_side)
-    stroke = _typical_thickness(cv2.subtract(small, level), wide_side)
+    stroke = _typical_thickness(cv2.subtract(small, wide), wide_side)
     if stroke is not None:
         side = int(round(STROKE_KERNEL_FACTOR * stroke)) | 1
         if side < wide_side:
-            level = np.maximum(level, _grey_opening(small, side))
-    if scale < 1:
-        level = cv2.resize(level, (width, height), interpolation=cv2.INTER_LINEAR)
+            return np.maximum(wide, _grey_opening(small, side))
+    return wide
+
+
+def _contrast_over(ink_gray: np.ndarray, level: np.ndarray, inverted: bool) -> np.ndarray:
+    """(H, W) uint8 ink bright, its background level -> (H, W) uint8 local contrast (``local_contrast``)."""
     if not inverted:
         return cv2.subtract(ink_gray, level)
     # Light multiplies: in a shadow the paper and the ink both get less of it, and their difference
@@ -1359,15 +1377,37 @@ def clean_ink(ink: np.ndarray, ink_gray: np.ndarray, *, inverted: bool = True) -
 
 def _clean_ink(ink: np.ndarray, ink_gray: np.ndarray, flat: int | None, inverted: bool) -> np.ndarray:
     if flat is not None:
-        # Drawn digitally: no lighting to undo, the background level itself is the reference.
+        # Drawn digitally, or scanned with the paper clipped to white: the background level itself is
+        # the reference. Except where a shadow lies over part of it (a scan's binding, a phone's
+        # shadow): there the background is darker than the flat level, and measured locally.
         shift = np.clip(np.arange(256) - flat, 0, 255).astype(np.uint8)
         contrast = cv2.LUT(ink_gray, shift)
+        small, _ = _work_copy(ink_gray)
+        wide = _wide_background(small)
+        in_shadow = wide >= flat + MIN_INK_CONTRAST
+        if in_shadow.any():
+            # A shadow is wider than strokes: the fine scale only extends it (to its narrow end), or a
+            # bold stroke's junction or a small picture's whole stroke would count as shadow.
+            level = _background_level(small, wide)
+            shaded = _grown_from(level >= flat + MIN_INK_CONTRAST, in_shadow)
+            shaded = _full_size(shaded.astype(np.uint8) * 255, ink_gray.shape) > 0
+            local = _contrast_over(ink_gray, _full_size(level, ink_gray.shape), inverted)
+            contrast = np.where(shaded, local, contrast)
     else:
         contrast = local_contrast(ink_gray, inverted=inverted)
     level = _ink_contrast_level(contrast)
     if level is None:
         return np.zeros(ink.shape, bool)
     return ink & (contrast >= level)
+
+
+def _grown_from(mask: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """(h, w) bool: the parts of ``mask`` (8-connected) that hold a pixel of ``seeds``."""
+    count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    keep = np.zeros(count, bool)
+    keep[labels[mask & seeds]] = True
+    keep[0] = False
+    return keep[labels]
 
 
 def _ink_contrast_level(contrast: np.ndarray) -> float | None:

@@ -1007,6 +1007,24 @@ def test_the_narrow_end_of_a_sharp_shadow_across_a_tight_crop_is_not_ink(text):
     assert iou(result.box, box_of(mask)) > 0.9
 
 
+@pytest.mark.parametrize("shadow", ["binding", "phone"])
+def test_a_shadow_over_a_scan_clipped_to_white_is_not_ink(shadow):
+    """Scanners clip the paper to pure white, and a digital drawing's background is a single level:
+    most of the picture at exactly one grey level, which is then the ink's reference. Where a shadow
+    darkens part of such a picture (a book's binding, a hand or phone over the page), the paper there
+    is measured locally, or the whole shadow is taken for ink."""
+    mask = digit_mask("4", size=(200, 160), scale=5, thickness=4)
+    ys, xs = np.indices(mask.shape)
+    in_shadow = xs < 50 if shadow == "binding" else xs + 0.5 * ys < 0.55 * 160
+    gray = np.where(mask, 30.0, 255.0)
+    gray = np.where(in_shadow, gray * 0.55, gray).astype(np.uint8)
+    assert np.count_nonzero(gray == 255) >= 0.6 * gray.size  # a flat background
+    result = pp.preprocess(gray)
+    near_digit = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    assert np.count_nonzero(result.ink & ~near_digit) <= 0.02 * np.count_nonzero(mask)
+    assert iou(result.box, box_of(mask)) > 0.9
+
+
 def test_a_light_pencil_stroke_in_a_shadow_is_kept_like_one_in_the_light():
     """A 7 with a dark bar and a light pencil stem, its lower half in a phone's shadow. The shadow
     halves the stem's contrast; measured against the paper's own brightness it is the same stroke."""
