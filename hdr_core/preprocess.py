@@ -204,6 +204,16 @@ LINE_TILT_TOLERANCE = 0.01  # ...after thickening by 1% across (a photo's lines 
 LINE_WORK_SIDE = 1000  # lines are looked for on a copy at most this long (full-size photos are slow)
 LINE_BEYOND_INK = 0.05  # ...reaching 5% of the picture beyond the other ink on both ends...
 LINE_THICKNESS_SHARE = 0.8  # ...and thinner than the strokes (printed lines are finer than pens)
+# Ruled paper photographed at a tilt: the picture's long straight lines (half its short side or longer,
+# on a copy at most TILT_WORK_SIDE long) give the tilt when at least two agree within RULE_TILT_AGREE
+# degrees, tilted by RULE_MIN_TILT to RULE_MAX_TILT degrees (less is caught by the thickening above).
+# The lines are then looked for on the picture levelled by that tilt, where at least TILTED_RULE_LINES
+# running the same way must be found (not a sheet's two edges on a desk, nor a slanted 1's stem and foot).
+TILT_WORK_SIDE = 400
+RULE_MIN_TILT = 2.0
+RULE_MAX_TILT = 30.0
+RULE_TILT_AGREE = 1.5
+TILTED_RULE_LINES = 3
 MAIN_MIN_SHARE = 0.25  # an interior component must be this big (vs the largest) to beat border ones
 NEAR_FACTOR = 0.5  # pieces within this many digit sizes of the main component belong to the digit
 NEAR_FACTOR_AT_BORDER = 0.1  # border-touching pieces must nearly touch it (else: a neighbour's bit)
@@ -1478,60 +1488,156 @@ def _remove_rule_lines(mask: np.ndarray) -> np.ndarray:
     """Erase ruled or grid lines that cross the digit (lined paper, squared paper).
 
     A line is a straight run of ink spanning most of the picture (slightly tilted lines in photos
-    are caught by thickening the mask across the line first), thinner than the strokes, that reaches
-    well beyond the rest of the ink on both ends; the stem of a "1" or the bar of a "7" in a tight
-    crop does not: the digit ends where they end, and they are as thick as its other strokes. Only
-    the line's own thin pixels are erased, so strokes crossing it stay whole.
+    are caught by thickening the mask across the line first; a picture photographed at a tilt is
+    levelled by its lines' own tilt), thinner than the strokes, that reaches well beyond the rest of
+    the ink on both ends; the stem of a "1" or the bar of a "7" in a tight crop does not: the digit
+    ends where they end, and they are as thick as its other strokes. Only the line's own thin pixels
+    are erased, so strokes crossing it stay whole.
     Returns ``mask`` itself when there are no lines.
     """
-    lines, thin = np.zeros_like(mask), np.zeros_like(mask)
-    for horizontal in (True, False):
-        found, found_thin = _rule_lines(mask, horizontal=horizontal)
-        lines |= found
-        thin |= found_thin
-    if not thin.any():
-        return mask
-    rest = mask & (1 - thin)
-    comps = _components(lines)
-    longest_line = max(comps.area(i) for i in range(1, comps.count))
-    if np.count_nonzero(rest) < LINE_KEEP_SHARE * longest_line:
-        return mask  # the "lines" are all there is: a tight crop of a 1, not ruled paper
     height, width = mask.shape
-    ink_box = _main_ink_box(rest)
+    if (min(height, width) < 2 * MIN_IMAGE_SIDE
+            or max(mask.any(axis=0).mean(), mask.any(axis=1).mean()) < RULE_LINE_SPAN):
+        return mask  # no ink spans the picture either way: no line
+    # Photographed at a tilt, a grid's lines are looked for on the picture levelled by their tilt:
+    # levelled only by thickening, the crossing lines would join pieces of several lines into
+    # staircases that span the picture.
+    tilt = _rule_tilt(mask)
+    if tilt is None:
+        erase = _rule_lines_to_erase(mask)
+    else:
+        turned, exact, within, back = _levelled(mask, tilt)
+        erase = _rule_lines_to_erase(turned, within, exact, least=TILTED_RULE_LINES)
+        if erase is not None:  # back to the picture; turning there and back moves a pixel by up to one
+            erase = cv2.dilate(cv2.warpAffine(erase, back, (width, height), flags=cv2.INTER_NEAREST),
+                               np.ones((3, 3), np.uint8)) & mask
+    return mask if erase is None else mask & (1 - erase)
+
+
+def _rule_lines_to_erase(mask: np.ndarray, within: np.ndarray | None = None, exact: np.ndarray | None = None, *,
+                         least: int = 1) -> np.ndarray | None:
+    """(H, W) uint8: the pixels of level and upright rule lines in ``mask`` that are not the digit's
+    own strokes (see ``_remove_rule_lines``); None when there are fewer than ``least`` such lines
+    either way.
+    For a picture turned into a larger frame (``_levelled``), ``within`` ((H, W) bool) is the part of
+    the frame it covers and ``exact`` the mask turned pixel for pixel, on which strokes and lines are
+    measured."""
+    height, width = mask.shape
+    found = []
+    for horizontal in (True, False):
+        reach = None if within is None else np.count_nonzero(within, axis=1 if horizontal else 0)
+        lines, thin = _rule_lines(mask, horizontal=horizontal, reach=reach)
+        if thin.any():
+            found.append((_components(lines), thin, horizontal))
+    if not found:
+        return None
+    exact = mask if exact is None else exact
+    rest = exact.copy()
+    for _, thin, _ in found:
+        rest &= 1 - thin
+    longest_line = max(lines.area(i) for lines, _, _ in found for i in range(1, lines.count))
+    if np.count_nonzero(rest) < LINE_KEEP_SHARE * longest_line:
+        return None  # the "lines" are all there is: a tight crop of a 1, not ruled paper
+    edge = None
+    if within is not None:  # the picture's own edge in the larger frame
+        inner = cv2.erode(within.astype(np.uint8), np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT,
+                          borderValue=0)
+        edge = within & (inner == 0)
+    ink_box = _main_ink_box(rest, edge)
     stroke_width = _stroke_width(rest)
-    digit_parts = []
-    for i in range(1, comps.count):
-        box = comps.box(i)
-        if box.w >= box.h:
-            beyond = min(ink_box.x - box.x, box.x + box.w - ink_box.x - ink_box.w) / width
-            thickness = comps.area(i) / box.w
-        else:
-            beyond = min(ink_box.y - box.y, box.y + box.h - ink_box.y - ink_box.h) / height
-            thickness = comps.area(i) / box.h
-        if beyond < LINE_BEYOND_INK or thickness > LINE_THICKNESS_SHARE * stroke_width:
-            digit_parts.append(i)  # ends with the digit, or as thick as its strokes: part of it
-    if digit_parts:
-        thin = thin & ~_labels_mask(comps, digit_parts)
-    return mask & (1 - thin)
+    erase, erased = np.zeros_like(mask), [0, 0]
+    # Each way separately: squared paper's lines cross, and a whole grid would be one "line" as
+    # thick as its area over its width.
+    for lines, thin, horizontal in found:
+        digit_parts = []
+        for i in range(1, lines.count):
+            box = lines.box(i)
+            if horizontal:
+                start, end, ink_start, ink_end, length = box.x, box.x + box.w, ink_box.x, ink_box.x + ink_box.w, width
+                away = max(ink_box.y - box.y - box.h, box.y - ink_box.y - ink_box.h) / height
+            else:
+                start, end, ink_start, ink_end, length = box.y, box.y + box.h, ink_box.y, ink_box.y + ink_box.h, height
+                away = max(ink_box.x - box.x - box.w, box.x - ink_box.x - ink_box.w) / width
+            # Its typical depth across: where strokes or other lines cross it, it is deeper.
+            line = (lines.labels[box.slices] == i) & (exact[box.slices] > 0)
+            if np.median(np.count_nonzero(line, axis=0 if horizontal else 1)) > LINE_THICKNESS_SHARE * stroke_width:
+                digit_parts.append(i)  # as thick as the strokes: part of the digit
+            elif away <= LINE_BEYOND_INK and min(ink_start - start, end - ink_end) / length < LINE_BEYOND_INK:
+                digit_parts.append(i)  # ends with the digit: part of it (unless well away from it: a tilted
+                # line across a corner of the picture is short)
+            elif end - start >= LINE_RUN_FRACTION * length:
+                erased[horizontal] += 1  # a line, not a bit of one
+        erase |= thin & ~_labels_mask(lines, digit_parts) if digit_parts else thin
+    return erase if max(erased) >= least and erase.any() else None
 
 
-def _rule_lines(mask: np.ndarray, *, horizontal: bool) -> tuple[np.ndarray, np.ndarray]:
+def _rule_tilt(mask: np.ndarray) -> float | None:
+    """The angle in degrees (counter-clockwise, as ``cv2.getRotationMatrix2D`` takes it) that levels
+    the picture's long straight lines, when at least two of them agree on it (ruled or squared paper
+    photographed at a tilt); None when there are no such lines, or they are level already.
+    """
+    height, width = mask.shape
+    scale = min(1.0, TILT_WORK_SIDE / max(height, width))
+    small = mask
+    if scale < 1:  # any ink in a block keeps the block: thin lines survive the shrinking
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        small = (cv2.resize(mask * 255, size, interpolation=cv2.INTER_AREA) > 0).astype(np.uint8)
+    side = min(small.shape)
+    if side < MIN_IMAGE_SIDE:
+        return None
+    segments = cv2.HoughLinesP(small, 1, np.pi / 180, threshold=max(8, side // 4), minLineLength=side / 2,
+                               maxLineGap=max(2, side // 50))
+    if segments is None:
+        return None
+    x0, y0, x1, y1 = segments[:, 0].T.astype(np.float64)
+    off_axis = (np.degrees(np.arctan2(y1 - y0, x1 - x0)) + 45) % 90 - 45  # from the nearest axis, clockwise
+    off_axis = off_axis[(np.abs(off_axis) >= RULE_MIN_TILT) & (np.abs(off_axis) <= RULE_MAX_TILT)]
+    if len(off_axis) < 2:
+        return None
+    agreeing = off_axis[np.abs(off_axis - np.median(off_axis)) <= RULE_TILT_AGREE]
+    return float(np.median(agreeing)) if len(agreeing) >= 2 else None
+
+
+def _levelled(mask: np.ndarray, tilt: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``mask`` turned by ``tilt`` degrees about its centre into a frame large enough to hold all of it:
+    ``(turned, exact, within, back)``: the turned (h, w) uint8 mask with its thin lines kept whole
+    (a pixel wider), the same turned pixel for pixel (as wide as they were, but gappy), the (h, w)
+    bool part of the frame the picture covers, and the (2, 3) matrix that turns the frame back."""
+    height, width = mask.shape
+    turn = cv2.getRotationMatrix2D((width / 2, height / 2), tilt, 1.0)
+    cos, sin = abs(turn[0, 0]), abs(turn[0, 1])
+    size = (int(np.ceil(width * cos + height * sin)), int(np.ceil(width * sin + height * cos)))
+    turn[:, 2] += (size[0] - width) / 2, (size[1] - height) / 2
+    # Interpolated, not nearest: a one-pixel line's staircase would come out of the turn in pieces.
+    turned = (cv2.warpAffine(mask * 255, turn, size, flags=cv2.INTER_LINEAR) >= 64).astype(np.uint8)
+    exact = cv2.warpAffine(mask, turn, size, flags=cv2.INTER_NEAREST)
+    within = cv2.warpAffine(np.ones_like(mask), turn, size, flags=cv2.INTER_NEAREST) > 0
+    return turned, exact, within, cv2.invertAffineTransform(turn)
+
+
+def _rule_lines(mask: np.ndarray, *, horizontal: bool, reach: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
     """Straight lines spanning most of the picture one way: ``(lines, thin)``, (H, W) uint8 each.
 
     ``lines`` holds the lines' pixels, ``thin`` only those no thicker across than the lines are (the
     pixels where strokes cross a line are left out of it). Lines are found on a copy at most
     ``LINE_WORK_SIDE`` pixels long (long kernels are slow on big photos), their pixels at full size.
+    ``reach`` ((H,) for level lines, (W,) for upright ones) is how long a line in each row (column)
+    can be, by default the picture's width (height) everywhere.
     """
     height, width = mask.shape
     nothing = np.zeros_like(mask)
-    if min(height, width) < 2 * MIN_IMAGE_SIDE or mask.any(axis=0 if horizontal else 1).mean() < RULE_LINE_SPAN:
+    span = (width if horizontal else height) if reach is None else float(reach.max())
+    if (min(height, width) < 2 * MIN_IMAGE_SIDE
+            or np.count_nonzero(mask.any(axis=0 if horizontal else 1)) < RULE_LINE_SPAN * span):
         return nothing, nothing  # no ink spans the picture this way: no line
     scale = min(1.0, LINE_WORK_SIDE / max(height, width))
     small = mask
     if scale < 1:  # any ink in a block keeps the block: thin lines survive the shrinking
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         small = (cv2.resize(mask * 255, size, interpolation=cv2.INTER_AREA) > 0).astype(np.uint8)
-    length, across = (small.shape[1], small.shape[0]) if horizontal else small.shape
+    across = small.shape[0] if horizontal else small.shape[1]
+    length = span * scale
     tilt = max(1, int(round(LINE_TILT_TOLERANCE * across)))
     run = max(3, int(round(LINE_RUN_FRACTION * length)))
 
@@ -1542,7 +1648,12 @@ def _rule_lines(mask: np.ndarray, *, horizontal: bool) -> tuple[np.ndarray, np.n
     runs = cv2.morphologyEx(thickened, cv2.MORPH_OPEN, kernel(run, 1)) & small
     comps = _components(runs)
     extents = {i: comps.box(i).w if horizontal else comps.box(i).h for i in range(1, comps.count)}
-    spans = [i for i, extent in extents.items() if extent >= RULE_LINE_SPAN * length]
+    if reach is None:
+        spans = [i for i, extent in extents.items() if extent >= RULE_LINE_SPAN * length]
+    else:  # the reach where the line runs (its centre's row or column, back at full size)
+        where = comps.centroids[:, 1 if horizontal else 0] / scale
+        at = np.clip(where.astype(int), 0, len(reach) - 1)
+        spans = [i for i, extent in extents.items() if extent >= RULE_LINE_SPAN * reach[at[i]] * scale]
     if not spans:
         return nothing, nothing
     found = _labels_mask(comps, spans).astype(np.uint8)
@@ -1564,12 +1675,18 @@ def _labels_mask(comps: _Components, labels: list[int]) -> np.ndarray:
     return table[comps.labels]
 
 
-def _main_ink_box(mask: np.ndarray) -> Box:
-    """Box of the sizeable components (a tenth of the largest or more): leftover bits of lines ignored."""
+def _main_ink_box(mask: np.ndarray, edge: np.ndarray | None = None) -> Box:
+    """Box of the sizeable components (a tenth of the largest or more): leftover bits of lines ignored.
+    In a turned picture, smaller ones touching its ``edge`` ((H, W) bool) are ignored too: a corner of
+    desk, or a line's end beyond the corner of the frame it was found in."""
     comps = _components(mask)
     indices = range(1, comps.count)
-    largest = max(comps.area(i) for i in indices)
-    boxes = [comps.box(i) for i in indices if comps.area(i) >= 0.1 * largest]
+    largest = max(indices, key=comps.area)
+    at_edge = np.zeros(comps.count, bool)
+    if edge is not None:
+        at_edge[comps.labels[edge]] = True
+    boxes = [comps.box(i) for i in indices if comps.area(i) >= 0.1 * comps.area(largest)
+             and (i == largest or not at_edge[i])]
     box = boxes[0]
     for other in boxes[1:]:
         box = box.union(other)

@@ -950,6 +950,42 @@ def test_preprocess_lined_paper_lines_crossing_the_digit():
     assert_model_input(result.model_input)
 
 
+@pytest.mark.parametrize("degrees", [0, -18, -8, 12])
+@pytest.mark.parametrize("paper", ["ruled", "squared"])
+def test_preprocess_ruled_paper_photographed_at_a_tilt(paper, degrees):
+    """Ruled or squared paper photographed level or turned: the lines cross the picture (at a slant)
+    and the digit. Levelled by their own tilt they are found and erased; squared paper's lines cross
+    each other, which must not make the grid look as thick as the strokes."""
+    mask = digit_mask("5", size=(300, 240), scale=5, thickness=5)
+    truth = box_of(mask)
+    gray = np.full(mask.shape, 240, np.uint8)
+    slope = np.tan(np.radians(degrees))
+    for y in range(-120, 420, 28):
+        cv2.line(gray, (0, y), (239, round(y + 239 * slope)), 150, 1)
+    if paper == "squared":
+        for x in range(-120, 360, 28):
+            cv2.line(gray, (x, 0), (round(x - 299 * slope), 299), 150, 1)
+    gray[mask] = 30
+    gray = np.clip(gray + np.random.default_rng(3).normal(0, 3, gray.shape), 0, 255).astype(np.uint8)
+    result = pp.preprocess(gray)
+    assert iou(result.box, truth) > 0.9
+    assert_model_input(result.model_input)
+
+
+@pytest.mark.parametrize("degrees", [-10, 10])
+def test_tight_crop_keeps_a_crossed_seven_whose_bars_slant_across_the_picture(degrees):
+    """Two long parallel strokes at a slant (a crossed 7's bars) agree on a tilt like ruled lines,
+    but they end where the digit ends: they stay."""
+    gray = np.full((100, 80), 235, np.uint8)
+    rise = round(79 * np.tan(np.radians(degrees)))
+    top = 8 + max(0, rise)
+    cv2.line(gray, (0, top), (79, top - rise), 20, 6)  # the bar, edge to edge
+    cv2.line(gray, (76, top - rise), (30, 99), 20, 6)  # the stem
+    cv2.line(gray, (22, 60), (78, 60 - round(56 * np.tan(np.radians(degrees)))), 20, 6)  # the cross bar
+    result = pp.preprocess(gray)
+    assert result.box.w >= 78 and result.box.h >= 90
+
+
 def test_tight_crop_keeps_a_seven_whose_bar_spans_the_picture():
     gray = np.full((100, 80), 235, np.uint8)
     cv2.line(gray, (0, 6), (79, 6), 20, 6)  # the bar, edge to edge
@@ -1338,6 +1374,32 @@ def test_segment_follows_rows_written_or_photographed_askew(degrees, line_gap):
         centre = matrix @ (truth.x + truth.w / 2, truth.y + truth.h / 2, 1.0)
         assert digit.box.x <= centre[0] <= digit.box.x + digit.box.w  # the right digit, in reading order
         assert digit.box.y <= centre[1] <= digit.box.y + digit.box.h
+
+
+@pytest.mark.parametrize("degrees", [-10, 0, 6])
+def test_segment_reads_a_number_on_squared_paper_photographed_at_a_tilt(degrees):
+    # Squared paper all over the picture, the number written on it, the photo taken turned: the grid's
+    # lines cross every digit and join them all into one piece unless they are found and erased.
+    gray, truths = _number(["2026"], thickness=5)
+    height, width = gray.shape
+    grid = np.full((3 * height, 3 * width), 235, np.uint8)
+    for at in range(0, 3 * max(height, width), 25):
+        cv2.line(grid, (0, at), (3 * width, at), 160, 1)
+        cv2.line(grid, (at, 0), (at, 3 * height), 160, 1)
+    middle = grid[height:2 * height, width:2 * width]
+    middle[gray < 128] = gray[gray < 128]
+    matrix = cv2.getRotationMatrix2D((1.5 * width, 1.5 * height), degrees, 1.0)
+    turned = cv2.warpAffine(grid, matrix, (3 * width, 3 * height), borderValue=235)
+    top, left = height - height // 4, width - width // 8
+    photo = turned[top:2 * height + height // 4, left:2 * width + width // 8]
+    photo = np.clip(photo + np.random.default_rng(4).normal(0, 3, photo.shape), 0, 255).astype(np.uint8)
+    result = pp.segment(photo)
+    assert result.rows == ((0, 1, 2, 3),)
+    for digit, truth in zip(result.digits, truths[0]):
+        centre = matrix @ (width + truth.x + truth.w / 2, height + truth.y + truth.h / 2, 1.0) - (left, top)
+        assert digit.box.x <= centre[0] <= digit.box.x + digit.box.w
+        assert digit.box.y <= centre[1] <= digit.box.y + digit.box.h
+        assert digit.box.h <= 1.3 * truth.h  # the digit alone, not a stretch of grid line with it
 
 
 def _turned_sheet(rows: list[str], degrees: float) -> np.ndarray:
