@@ -774,7 +774,7 @@ def _find_sheet(gray: np.ndarray, hist: np.ndarray | None = None, *, dark: bool 
     ``dark``: look for a dark sheet (a slate, a black card) on a lighter desk instead (``DARK_SHEET_*``)."""
     if _flat_background(gray, hist) is not None:
         return None  # drawn digitally: there is no desk
-    small, _ = _work_copy(gray)
+    small = _work_copy(gray)
     if dark:
         small = 255 - small  # the slate is the bright part of the inverted work copy
     found = _sheet_in(small, straight=dark)
@@ -1110,18 +1110,19 @@ def _wide_level(gray: np.ndarray, level_of) -> np.ndarray:
     ``side`` (odd) a third of its long side; the result is brought back to full size. Working on
     the small copy keeps it fast on any photo, and lighting is smooth anyway.
     """
-    small, _ = _work_copy(gray)
+    small = _work_copy(gray)
     return _full_size(level_of(small, _wide_kernel_side(small)), gray.shape)
 
 
-def _work_copy(gray: np.ndarray) -> tuple[np.ndarray, float]:
-    """(H, W) uint8 -> a copy at most ``BACKGROUND_WORK_SIDE`` long (area-averaged), and its scale."""
+def _work_copy(gray: np.ndarray) -> np.ndarray:
+    """(H, W) uint8 -> a copy at most ``BACKGROUND_WORK_SIDE`` long (area-averaged; ``gray`` itself if
+    it is no longer)."""
     height, width = gray.shape
     scale = min(1.0, BACKGROUND_WORK_SIDE / max(height, width))
     if scale == 1:
-        return gray, scale
+        return gray
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA), scale
+    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
 
 
 def _full_size(small: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -1283,7 +1284,7 @@ def local_contrast(ink_gray: np.ndarray, *, inverted: bool = True) -> np.ndarray
         openings): the narrow end of a sharp-edged shadow cancels out too, not only its wide part.
     """
     ink_gray = _check_gray(ink_gray, "ink_gray")
-    small, _ = _work_copy(ink_gray)
+    small = _work_copy(ink_gray)
     level = _background_level(small, _wide_background(small))
     return _contrast_over(ink_gray, _full_size(level, ink_gray.shape), inverted)
 
@@ -1392,7 +1393,7 @@ def _clean_ink(ink: np.ndarray, ink_gray: np.ndarray, flat: int | None, inverted
         # shadow): there the background is darker than the flat level, and measured locally.
         shift = np.clip(np.arange(256) - flat, 0, 255).astype(np.uint8)
         contrast = cv2.LUT(ink_gray, shift)
-        small, _ = _work_copy(ink_gray)
+        small = _work_copy(ink_gray)
         wide = _wide_background(small)
         in_shadow = wide >= flat + MIN_INK_CONTRAST
         if in_shadow.any():
@@ -1571,17 +1572,23 @@ def _rule_lines_to_erase(mask: np.ndarray, within: np.ndarray | None = None, exa
     return erase if max(erased) >= least and erase.any() else None
 
 
+def _shrunk_mask(mask: np.ndarray, longest: int) -> tuple[np.ndarray, float]:
+    """(H, W) uint8 0/1 -> a copy at most ``longest`` pixels long in which any ink in a block keeps the
+    block (thin lines survive the shrinking; ``mask`` itself if it is no longer), and its scale."""
+    height, width = mask.shape
+    scale = min(1.0, longest / max(height, width))
+    if scale == 1:
+        return mask, scale
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return (cv2.resize(mask * 255, size, interpolation=cv2.INTER_AREA) > 0).astype(np.uint8), scale
+
+
 def _rule_tilt(mask: np.ndarray) -> float | None:
     """The angle in degrees (counter-clockwise, as ``cv2.getRotationMatrix2D`` takes it) that levels
     the picture's long straight lines, when at least two of them agree on it (ruled or squared paper
     photographed at a tilt); None when there are no such lines, or they are level already.
     """
-    height, width = mask.shape
-    scale = min(1.0, TILT_WORK_SIDE / max(height, width))
-    small = mask
-    if scale < 1:  # any ink in a block keeps the block: thin lines survive the shrinking
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        small = (cv2.resize(mask * 255, size, interpolation=cv2.INTER_AREA) > 0).astype(np.uint8)
+    small, _ = _shrunk_mask(mask, TILT_WORK_SIDE)
     side = min(small.shape)
     if side < MIN_IMAGE_SIDE:
         return None
@@ -1631,11 +1638,7 @@ def _rule_lines(mask: np.ndarray, *, horizontal: bool, reach: np.ndarray | None 
     if (min(height, width) < 2 * MIN_IMAGE_SIDE
             or np.count_nonzero(mask.any(axis=0 if horizontal else 1)) < RULE_LINE_SPAN * span):
         return nothing, nothing  # no ink spans the picture this way: no line
-    scale = min(1.0, LINE_WORK_SIDE / max(height, width))
-    small = mask
-    if scale < 1:  # any ink in a block keeps the block: thin lines survive the shrinking
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        small = (cv2.resize(mask * 255, size, interpolation=cv2.INTER_AREA) > 0).astype(np.uint8)
+    small, scale = _shrunk_mask(mask, LINE_WORK_SIDE)
     across = small.shape[0] if horizontal else small.shape[1]
     length = span * scale
     tilt = max(1, int(round(LINE_TILT_TOLERANCE * across)))
