@@ -1175,7 +1175,8 @@ def _border_brightness(gray: np.ndarray) -> tuple[bool, bool]:
     whether sides were left out as a desk.
 
     Sides that are dark nearly all along are left out when another side is bright nearly all along:
-    that is a desk beside the page, not a dark background (a dark background darkens every side).
+    that is a desk beside the page or a shadow over part of it, not a dark background (a dark
+    background darkens every side).
     """
     level, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     sides = [side > level for side in (gray[0], gray[-1], gray[:, 0], gray[:, -1])]
@@ -1227,7 +1228,8 @@ def _auto_invert(gray: np.ndarray, binary: np.ndarray, hist: np.ndarray, dark_in
         if desk:
             reason = (
                 "Some sides of the picture are light paper all along and the others dark (a desk beside the "
-                "page), so the ink is dark on light paper: inverted so the ink is bright like MNIST."
+                "page, or a shadow over part of it), so the ink is dark on light paper: inverted so the ink is "
+                "bright like MNIST."
             )
         elif border_bright:
             reason = (
@@ -1327,12 +1329,17 @@ def _typical_thickness(contrast: np.ndarray, most: int) -> int | None:
     pixels: an opening with it keeps half the ink. Strokes give their own width; specks of paper
     texture and pits in a textured marker stroke only pull it down a little, and a shadow's wedge
     (as wide as it is long) only pushes it up, which makes the second background scale safer still.
+    Ruled or squared paper's lines are left out (``_remove_rule_lines``): in a small photo they can be
+    most of the ink, and at their width the background would swallow a felt pen's strokes.
     None when nothing stands out clearly.
     """
     level = _ink_contrast_level(contrast)
     if level is None:
         return None
     ink = (contrast >= level).astype(np.uint8)
+    strokes = _remove_rule_lines(ink)
+    if np.count_nonzero(strokes) >= MIN_INK_PIXELS:
+        ink = strokes
     half = np.count_nonzero(ink) / 2
     thickness = 1
     for side in range(3, most + 1, 2):

@@ -972,6 +972,36 @@ def test_preprocess_ruled_paper_photographed_at_a_tilt(paper, degrees):
     assert_model_input(result.model_input)
 
 
+@pytest.mark.parametrize(("paper", "degrees", "pen", "gap"), [
+    ("ruled", 0, 6, 56), ("ruled", 0, 12, 40), ("ruled", 12, 6, 28),
+    ("squared", 0, 8, 56), ("squared", 6, 12, 40), ("squared", 12, 6, 28),
+])
+def test_preprocess_keeps_strokes_whole_where_ruled_lines_outnumber_them(paper, degrees, pen, gap):
+    """A marker or felt pen on lined or squared paper, in a small photo: the printed lines (2 px) are
+    most of the ink. The strokes' width, which sets the scale of the local background, must still be
+    the strokes' own: at the lines' width, the background swallowed the strokes' middles and the
+    places where they cross a line, the lines fell apart there and were kept, and the model saw a
+    hollow digit behind bars."""
+    mask = digit_mask("5", size=(300, 240), scale=5, thickness=pen)
+    turn = cv2.getRotationMatrix2D((120, 150), degrees, 1.0)
+    mask = cv2.warpAffine(mask.astype(np.uint8), turn, (240, 300), flags=cv2.INTER_NEAREST) > 0
+    gray = np.full(mask.shape, 240, np.uint8)
+    slope = np.tan(np.radians(-degrees))
+    for y in range(-120, 420, gap):
+        cv2.line(gray, (0, y), (239, round(y + 239 * slope)), 150, 2)
+    if paper == "squared":
+        for x in range(-120, 360, gap):
+            cv2.line(gray, (x, 0), (round(x - 299 * slope), 299), 150, 2)
+    gray[mask] = 30
+    gray = np.clip(gray + np.random.default_rng(3).normal(0, 6, gray.shape), 0, 255).astype(np.uint8)
+    result = pp.preprocess(gray)
+    assert iou(result.box, box_of(mask)) > 0.9
+    assert np.count_nonzero(result.ink & mask) > 0.8 * np.count_nonzero(mask)  # solid, not hollow
+    near = cv2.dilate(mask.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    assert np.count_nonzero(result.ink & ~near) < 0.02 * np.count_nonzero(mask)  # no lines left
+    assert_model_input(result.model_input)
+
+
 @pytest.mark.parametrize("degrees", [-10, 10])
 def test_tight_crop_keeps_a_crossed_seven_whose_bars_slant_across_the_picture(degrees):
     """Two long parallel strokes at a slant (a crossed 7's bars) agree on a tilt like ruled lines,
