@@ -115,6 +115,9 @@ BACKGROUND_KERNEL_FRACTION = 1 / 3
 # sharp-edged shadow whose wedge narrows below a third of the picture does not become a triangle of
 # "ink" (strokes and where they cross stay narrower than this).
 STROKE_KERNEL_FACTOR = 2
+# A patch no more than this many fine kernels across where only the fine scale sees background, and
+# ringed by lower wide background, is ink: a knot of strokes, not a shadow's narrow end (see _knots).
+KNOT_SIDES = 2
 # Contrast is measured relative to the paper's own brightness there, so ink in a shadow counts as much
 # as ink in the light; by at most this factor (a near-black "paper" is a desk, not a deep shadow).
 MAX_SHADOW_GAIN = 4
@@ -214,6 +217,8 @@ RULE_MIN_TILT = 2.0
 RULE_MAX_TILT = 30.0
 RULE_TILT_AGREE = 1.5
 TILTED_RULE_LINES = 3
+RULED_FAMILY = 3  # three or more long lines one way are printed paper's: a line no deeper than 1.3x their
+RULED_DEPTH_SLACK = 1.3  # median depth is one of them, however fine the strokes (a pencil's can be as fine)
 MAIN_MIN_SHARE = 0.25  # an interior component must be this big (vs the largest) to beat border ones
 NEAR_FACTOR = 0.5  # pieces within this many digit sizes of the main component belong to the digit
 NEAR_FACTOR_AT_BORDER = 0.1  # border-touching pieces must nearly touch it (else: a neighbour's bit)
@@ -1306,8 +1311,33 @@ def _background_level(small: np.ndarray, wide: np.ndarray) -> np.ndarray:
     if stroke is not None:
         side = int(round(STROKE_KERNEL_FACTOR * stroke)) | 1
         if side < wide_side:
-            return np.maximum(wide, _grey_opening(small, side))
+            fine = np.maximum(wide, _grey_opening(small, side))
+            knots = _knots(fine, wide, side)
+            return fine if knots is None else np.where(knots, wide, fine)
     return wide
+
+
+def _knots(fine: np.ndarray, wide: np.ndarray, side: int) -> np.ndarray | None:
+    """(h, w) bool: where the fine background scale (kernel ``side``) rises above the wide one in a patch
+    that is ink, not the narrow end of a shadow; None when there is none. Such a patch is at most
+    ``KNOT_SIDES`` fine kernels across, and all round it the wide level stays below the fine level
+    inside it: strokes meeting in a knot, a blot, or a stroke crossing where two printed lines cross.
+    A shadow's narrow end runs on into its wide part, where the wide level catches up."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        (cv2.subtract(fine, wide) >= MIN_INK_CONTRAST).astype(np.uint8), connectivity=8)
+    knots = np.zeros(count, bool)
+    for i in range(1, count):
+        x, y, w, h, area = stats[i]
+        if area >= (KNOT_SIDES * side) ** 2:
+            continue
+        box = (slice(max(0, y - 1), y + h + 1), slice(max(0, x - 1), x + w + 1))
+        patch = labels[box] == i
+        ring = cv2.dilate(patch.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~patch
+        if not ring.any():
+            continue  # the patch is the whole picture
+        inside_fine, inside_wide = float(fine[box][patch].mean()), float(wide[box][patch].mean())
+        knots[i] = wide[box][ring].max() < (inside_fine + inside_wide) / 2
+    return knots[labels] if knots.any() else None
 
 
 def _contrast_over(ink_gray: np.ndarray, level: np.ndarray, inverted: bool) -> np.ndarray:
@@ -1500,7 +1530,8 @@ def _remove_rule_lines(mask: np.ndarray) -> np.ndarray:
     levelled by its lines' own tilt), thinner than the strokes, that reaches well beyond the rest of
     the ink on both ends; the stem of a "1" or the bar of a "7" in a tight crop does not: the digit
     ends where they end, and they are as thick as its other strokes. Only the line's own thin pixels
-    are erased, so strokes crossing it stay whole.
+    are erased, so strokes crossing it stay whole; where squared paper's lines cross, what is left
+    on its own goes too.
     Returns ``mask`` itself when there are no lines.
     """
     height, width = mask.shape
@@ -1516,9 +1547,12 @@ def _remove_rule_lines(mask: np.ndarray) -> np.ndarray:
     else:
         turned, exact, within, back = _levelled(mask, tilt)
         erase = _rule_lines_to_erase(turned, within, exact, least=TILTED_RULE_LINES)
-        if erase is not None:  # back to the picture; turning there and back moves a pixel by up to one
-            erase = cv2.dilate(cv2.warpAffine(erase, back, (width, height), flags=cv2.INTER_NEAREST),
-                               np.ones((3, 3), np.uint8)) & mask
+        if erase is not None:  # back to the picture; turning there and back moves a pixel by up to one,
+            # so the lines are widened by one, but not into what stays of the strokes
+            size = (width, height)
+            kept = cv2.warpAffine(exact & (1 - erase), back, size, flags=cv2.INTER_NEAREST)
+            erase = cv2.dilate(cv2.warpAffine(erase, back, size, flags=cv2.INTER_NEAREST),
+                               np.ones((3, 3), np.uint8)) & mask & (1 - kept)
     return mask if erase is None else mask & (1 - erase)
 
 
@@ -1551,13 +1585,21 @@ def _rule_lines_to_erase(mask: np.ndarray, within: np.ndarray | None = None, exa
         inner = cv2.erode(within.astype(np.uint8), np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT,
                           borderValue=0)
         edge = within & (inner == 0)
-    ink_box = _main_ink_box(rest, edge)
-    stroke_width = _stroke_width(rest)
+    ink_box, main_ink = _main_ink(rest, edge)
+    stroke_width = _stroke_width(main_ink)
     erase, erased = np.zeros_like(mask), [0, 0]
     # Each way separately: squared paper's lines cross, and a whole grid would be one "line" as
     # thick as its area over its width.
     for lines, thin, horizontal in found:
         digit_parts = []
+        depths, ruled_depth = _line_depths(lines, exact, horizontal), 0.0
+        extents = lines.stats[:, cv2.CC_STAT_WIDTH if horizontal else cv2.CC_STAT_HEIGHT]
+        long = [i for i in range(1, lines.count) if extents[i] >= LINE_RUN_FRACTION * (width if horizontal else height)]
+        if len(long) >= RULED_FAMILY:
+            # Printed lines are alike: a line no deeper than most of them is one of them, even when a
+            # pencil's strokes are as fine (the digit's own straight strokes are rarely as thin as
+            # the print and never in step with it).
+            ruled_depth = RULED_DEPTH_SLACK * float(np.median(depths[long]))
         for i in range(1, lines.count):
             box = lines.box(i)
             if horizontal:
@@ -1566,9 +1608,7 @@ def _rule_lines_to_erase(mask: np.ndarray, within: np.ndarray | None = None, exa
             else:
                 start, end, ink_start, ink_end, length = box.y, box.y + box.h, ink_box.y, ink_box.y + ink_box.h, height
                 away = max(ink_box.x - box.x - box.w, box.x - ink_box.x - ink_box.w) / width
-            # Its typical depth across: where strokes or other lines cross it, it is deeper.
-            line = (lines.labels[box.slices] == i) & (exact[box.slices] > 0)
-            if np.median(np.count_nonzero(line, axis=0 if horizontal else 1)) > LINE_THICKNESS_SHARE * stroke_width:
+            if depths[i] > max(LINE_THICKNESS_SHARE * stroke_width, ruled_depth):
                 digit_parts.append(i)  # as thick as the strokes: part of the digit
             elif away <= LINE_BEYOND_INK and min(ink_start - start, end - ink_end) / length < LINE_BEYOND_INK:
                 digit_parts.append(i)  # ends with the digit: part of it (unless well away from it: a tilted
@@ -1576,7 +1616,27 @@ def _rule_lines_to_erase(mask: np.ndarray, within: np.ndarray | None = None, exa
             elif end - start >= LINE_RUN_FRACTION * length:
                 erased[horizontal] += 1  # a line, not a bit of one
         erase |= thin & ~_labels_mask(lines, digit_parts) if digit_parts else thin
+    if len(found) == 2 and erase.any():
+        # Where squared paper's lines cross, each is deeper across than a line: neither way erases it.
+        # What is left there on its own, not joined to a stroke, goes too.
+        crossings = (found[0][0].labels > 0) & (found[1][0].labels > 0)
+        left = _components(mask & (1 - erase))
+        inside = np.bincount(left.labels[crossings], minlength=left.count)
+        alone = inside == left.stats[:, cv2.CC_STAT_AREA]
+        alone[0] = False
+        erase |= alone[left.labels].astype(np.uint8)
     return erase if max(erased) >= least and erase.any() else None
+
+
+def _line_depths(lines: _Components, exact: np.ndarray, horizontal: bool) -> np.ndarray:
+    """(n,) float64: each line's typical depth across, in pixels of ``exact`` ((H, W) uint8), the median
+    over its length (where strokes or other lines cross it, it is deeper); 0 for the background."""
+    depths = np.zeros(lines.count)
+    for i in range(1, lines.count):
+        box = lines.box(i)
+        line = (lines.labels[box.slices] == i) & (exact[box.slices] > 0)
+        depths[i] = np.median(np.count_nonzero(line, axis=0 if horizontal else 1))
+    return depths
 
 
 def _shrunk_mask(mask: np.ndarray, longest: int) -> tuple[np.ndarray, float]:
@@ -1685,22 +1745,23 @@ def _labels_mask(comps: _Components, labels: list[int]) -> np.ndarray:
     return table[comps.labels]
 
 
-def _main_ink_box(mask: np.ndarray, edge: np.ndarray | None = None) -> Box:
-    """Box of the sizeable components (a tenth of the largest or more): leftover bits of lines ignored.
-    In a turned picture, smaller ones touching its ``edge`` ((H, W) bool) are ignored too: a corner of
-    desk, or a line's end beyond the corner of the frame it was found in."""
+def _main_ink(mask: np.ndarray, edge: np.ndarray | None = None) -> tuple[Box, np.ndarray]:
+    """The sizeable components of ``mask`` ((H, W) uint8), a tenth of the largest or more: their box and
+    (H, W) uint8 mask. Leftover bits of lines (a grid's crossings, a line's stub) are ignored, so
+    they neither stretch the box nor make the strokes look thinner. In a turned picture, smaller ones
+    touching its ``edge`` ((H, W) bool) are ignored too: a corner of desk, or a line's end beyond the
+    corner of the frame it was found in."""
     comps = _components(mask)
     indices = range(1, comps.count)
     largest = max(indices, key=comps.area)
     at_edge = np.zeros(comps.count, bool)
     if edge is not None:
         at_edge[comps.labels[edge]] = True
-    boxes = [comps.box(i) for i in indices if comps.area(i) >= 0.1 * comps.area(largest)
-             and (i == largest or not at_edge[i])]
-    box = boxes[0]
-    for other in boxes[1:]:
-        box = box.union(other)
-    return box
+    kept = [i for i in indices if comps.area(i) >= 0.1 * comps.area(largest) and (i == largest or not at_edge[i])]
+    box = comps.box(kept[0])
+    for other in kept[1:]:
+        box = box.union(comps.box(other))
+    return box, _labels_mask(comps, kept).astype(np.uint8)
 
 
 def _components(mask: np.ndarray) -> _Components:

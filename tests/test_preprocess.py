@@ -972,33 +972,40 @@ def test_preprocess_ruled_paper_photographed_at_a_tilt(paper, degrees):
     assert_model_input(result.model_input)
 
 
-@pytest.mark.parametrize(("paper", "degrees", "pen", "gap"), [
-    ("ruled", 0, 6, 56), ("ruled", 0, 12, 40), ("ruled", 12, 6, 28),
-    ("squared", 0, 8, 56), ("squared", 6, 12, 40), ("squared", 12, 6, 28),
+@pytest.mark.parametrize(("paper", "degrees", "pen", "line", "gap"), [
+    ("ruled", 0, 6, 2, 56), ("ruled", 0, 12, 2, 40), ("ruled", 12, 6, 2, 28),
+    ("squared", 0, 8, 2, 56), ("squared", 6, 12, 2, 40), ("squared", 12, 6, 2, 28),
+    # A ballpoint or pencil little thicker than the print:
+    ("ruled", 6, 4, 3, 56), ("squared", 0, 4, 2, 28), ("squared", 0, 4, 3, 56), ("squared", 12, 4, 3, 56),
 ])
-def test_preprocess_keeps_strokes_whole_where_ruled_lines_outnumber_them(paper, degrees, pen, gap):
-    """A marker or felt pen on lined or squared paper, in a small photo: the printed lines (2 px) are
-    most of the ink. The strokes' width, which sets the scale of the local background, must still be
-    the strokes' own: at the lines' width, the background swallowed the strokes' middles and the
-    places where they cross a line, the lines fell apart there and were kept, and the model saw a
-    hollow digit behind bars."""
+def test_preprocess_keeps_strokes_whole_where_ruled_lines_outnumber_them(paper, degrees, pen, line, gap):
+    """A pen on lined or squared paper, in a small photo: the printed lines are most of the ink.
+
+    - The strokes' width, which sets the scale of the local background, must be the strokes' own: at
+      the lines' width, the background swallowed a felt pen's strokes' middles and the places where
+      they cross a line; the lines fell apart there and were kept, and the model saw a hollow digit
+      behind bars.
+    - Where a stroke crosses two lines' crossing, the knot is ink, not background.
+    - The lines are erased when they are thinner than the strokes, or as thin as each other: the
+      grid's crossings left over must not make the strokes look thinner, and a pen as fine as the
+      print (nearly) must not make the printed lines look like strokes."""
     mask = digit_mask("5", size=(300, 240), scale=5, thickness=pen)
     turn = cv2.getRotationMatrix2D((120, 150), degrees, 1.0)
     mask = cv2.warpAffine(mask.astype(np.uint8), turn, (240, 300), flags=cv2.INTER_NEAREST) > 0
     gray = np.full(mask.shape, 240, np.uint8)
     slope = np.tan(np.radians(-degrees))
     for y in range(-120, 420, gap):
-        cv2.line(gray, (0, y), (239, round(y + 239 * slope)), 150, 2)
+        cv2.line(gray, (0, y), (239, round(y + 239 * slope)), 150, line)
     if paper == "squared":
         for x in range(-120, 360, gap):
-            cv2.line(gray, (x, 0), (round(x - 299 * slope), 299), 150, 2)
+            cv2.line(gray, (x, 0), (round(x - 299 * slope), 299), 150, line)
     gray[mask] = 30
     gray = np.clip(gray + np.random.default_rng(3).normal(0, 6, gray.shape), 0, 255).astype(np.uint8)
     result = pp.preprocess(gray)
     assert iou(result.box, box_of(mask)) > 0.9
     assert np.count_nonzero(result.ink & mask) > 0.8 * np.count_nonzero(mask)  # solid, not hollow
     near = cv2.dilate(mask.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
-    assert np.count_nonzero(result.ink & ~near) < 0.02 * np.count_nonzero(mask)  # no lines left
+    assert np.count_nonzero(result.ink & ~near) < 0.03 * np.count_nonzero(mask)  # no lines left (a stub or two)
     assert_model_input(result.model_input)
 
 
