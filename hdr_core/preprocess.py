@@ -217,6 +217,8 @@ RULE_MIN_TILT = 2.0
 RULE_MAX_TILT = 30.0
 RULE_TILT_AGREE = 1.5
 TILTED_RULE_LINES = 3
+EDGE_SLIVER = 0.01  # ink within 1% of the picture's short side (at least 3 px) of one of its sides, and no
+EDGE_SLIVER_MIN = 3  # more, is a line half cut off by the edge, not the digit
 RULED_FAMILY = 3  # three or more long lines one way are printed paper's: a line no deeper than 1.3x their
 RULED_DEPTH_SLACK = 1.3  # median depth is one of them, however fine the strokes (a pencil's can be as fine)
 MAIN_MIN_SHARE = 0.25  # an interior component must be this big (vs the largest) to beat border ones
@@ -1309,20 +1311,29 @@ def _background_level(small: np.ndarray, wide: np.ndarray) -> np.ndarray:
     wide_side = _wide_kernel_side(small)
     stroke = _typical_thickness(cv2.subtract(small, wide), wide_side)
     if stroke is not None:
-        side = int(round(STROKE_KERNEL_FACTOR * stroke)) | 1
+        # The measured width is the widest odd disc that fits (``_typical_thickness``); one pixel means
+        # anything under three, so such strokes count as two wide: twice one pixel left strokes of
+        # two in the background, and lines beside them lost their contrast.
+        side = int(round(STROKE_KERNEL_FACTOR * max(stroke, 2))) | 1
         if side < wide_side:
             fine = np.maximum(wide, _grey_opening(small, side))
-            knots = _knots(fine, wide, side)
+            knots = _knots(small, fine, wide, side)
             return fine if knots is None else np.where(knots, wide, fine)
     return wide
 
 
-def _knots(fine: np.ndarray, wide: np.ndarray, side: int) -> np.ndarray | None:
-    """(h, w) bool: where the fine background scale (kernel ``side``) rises above the wide one in a patch
-    that is ink, not the narrow end of a shadow; None when there is none. Such a patch is at most
-    ``KNOT_SIDES`` fine kernels across, and all round it the wide level stays below the fine level
-    inside it: strokes meeting in a knot, a blot, or a stroke crossing where two printed lines cross.
-    A shadow's narrow end runs on into its wide part, where the wide level catches up."""
+def _knots(small: np.ndarray, fine: np.ndarray, wide: np.ndarray, side: int) -> np.ndarray | None:
+    """(h, w) bool: where the fine background scale (``fine``, kernel ``side``) rises above the ``wide``
+    one in a patch that is ink, not background; None when there is none. Such a patch is at most
+    ``KNOT_SIDES`` fine kernels across, stands out from the wide level as ink does (most of it at
+    least ``_ink_contrast_level``: paper texture and sensor noise in a dim corner do not), and all
+    round it the wide level stays below the fine level inside it: strokes meeting in a knot, a blot,
+    or a stroke crossing where two printed lines cross. A shadow's narrow end runs on into its wide
+    part, where the wide level catches up. All (h, w) uint8, ``small`` the work copy, ink bright."""
+    above_wide = cv2.subtract(small, wide)
+    ink_level = _ink_contrast_level(above_wide)
+    if ink_level is None:
+        return None
     count, labels, stats, _ = cv2.connectedComponentsWithStats(
         (cv2.subtract(fine, wide) >= MIN_INK_CONTRAST).astype(np.uint8), connectivity=8)
     knots = np.zeros(count, bool)
@@ -1332,6 +1343,8 @@ def _knots(fine: np.ndarray, wide: np.ndarray, side: int) -> np.ndarray | None:
             continue
         box = (slice(max(0, y - 1), y + h + 1), slice(max(0, x - 1), x + w + 1))
         patch = labels[box] == i
+        if np.median(above_wide[box][patch]) < ink_level:
+            continue
         ring = cv2.dilate(patch.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~patch
         if not ring.any():
             continue  # the patch is the whole picture
@@ -1585,7 +1598,7 @@ def _rule_lines_to_erase(mask: np.ndarray, within: np.ndarray | None = None, exa
         inner = cv2.erode(within.astype(np.uint8), np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT,
                           borderValue=0)
         edge = within & (inner == 0)
-    ink_box, main_ink = _main_ink(rest, edge)
+    ink_box, main_ink = _main_ink(rest, edge, sliver=max(EDGE_SLIVER_MIN, round(EDGE_SLIVER * min(height, width))))
     stroke_width = _stroke_width(main_ink)
     erase, erased = np.zeros_like(mask), [0, 0]
     # Each way separately: squared paper's lines cross, and a whole grid would be one "line" as
@@ -1745,18 +1758,23 @@ def _labels_mask(comps: _Components, labels: list[int]) -> np.ndarray:
     return table[comps.labels]
 
 
-def _main_ink(mask: np.ndarray, edge: np.ndarray | None = None) -> tuple[Box, np.ndarray]:
+def _main_ink(mask: np.ndarray, edge: np.ndarray | None = None, *, sliver: int = 0) -> tuple[Box, np.ndarray]:
     """The sizeable components of ``mask`` ((H, W) uint8), a tenth of the largest or more: their box and
     (H, W) uint8 mask. Leftover bits of lines (a grid's crossings, a line's stub) are ignored, so
-    they neither stretch the box nor make the strokes look thinner. In a turned picture, smaller ones
-    touching its ``edge`` ((H, W) bool) are ignored too: a corner of desk, or a line's end beyond the
-    corner of the frame it was found in."""
+    they neither stretch the box nor make the strokes look thinner. Smaller ones are ignored too
+    when they lie within ``sliver`` pixels of one side of the frame (a line half cut off there is in
+    bits too short to be found as a line), and in a turned picture when they touch its ``edge``
+    ((H, W) bool): a corner of desk, or a line's end beyond the corner of the frame it was found in."""
     comps = _components(mask)
     indices = range(1, comps.count)
     largest = max(indices, key=comps.area)
     at_edge = np.zeros(comps.count, bool)
     if edge is not None:
         at_edge[comps.labels[edge]] = True
+    if sliver:
+        height, width = mask.shape
+        x, y, w, h = (comps.stats[:, k] for k in range(4))
+        at_edge |= (y + h <= sliver) | (y >= height - sliver) | (x + w <= sliver) | (x >= width - sliver)
     kept = [i for i in indices if comps.area(i) >= 0.1 * comps.area(largest) and (i == largest or not at_edge[i])]
     box = comps.box(kept[0])
     for other in kept[1:]:
