@@ -1309,7 +1309,8 @@ def _background_level(small: np.ndarray, wide: np.ndarray) -> np.ndarray:
     level around each pixel, following also what is wider than ``STROKE_KERNEL_FACTOR`` strokes where
     the strokes can be measured (see ``local_contrast``)."""
     wide_side = _wide_kernel_side(small)
-    stroke = _typical_thickness(cv2.subtract(small, wide), wide_side)
+    above_wide = cv2.subtract(small, wide)
+    stroke = _typical_thickness(above_wide, wide_side)
     if stroke is not None:
         # The measured width is the widest odd disc that fits (``_typical_thickness``); one pixel means
         # anything under three, so such strokes count as two wide: twice one pixel left strokes of
@@ -1317,25 +1318,25 @@ def _background_level(small: np.ndarray, wide: np.ndarray) -> np.ndarray:
         side = int(round(STROKE_KERNEL_FACTOR * max(stroke, 2))) | 1
         if side < wide_side:
             fine = np.maximum(wide, _grey_opening(small, side))
-            knots = _knots(small, fine, wide, side)
+            knots = _knots(above_wide, fine, wide, side)
             return fine if knots is None else np.where(knots, wide, fine)
     return wide
 
 
-def _knots(small: np.ndarray, fine: np.ndarray, wide: np.ndarray, side: int) -> np.ndarray | None:
+def _knots(above_wide: np.ndarray, fine: np.ndarray, wide: np.ndarray, side: int) -> np.ndarray | None:
     """(h, w) bool: where the fine background scale (``fine``, kernel ``side``) rises above the ``wide``
     one in a patch that is ink, not background; None when there is none. Such a patch is at most
     ``KNOT_SIDES`` fine kernels across, stands out from the wide level as ink does (most of it at
     least ``_ink_contrast_level``: paper texture and sensor noise in a dim corner do not), and all
     round it the wide level stays below the fine level inside it: strokes meeting in a knot, a blot,
     or a stroke crossing where two printed lines cross. A shadow's narrow end runs on into its wide
-    part, where the wide level catches up. All (h, w) uint8, ``small`` the work copy, ink bright."""
-    above_wide = cv2.subtract(small, wide)
-    ink_level = _ink_contrast_level(above_wide)
-    if ink_level is None:
-        return None
+    part, where the wide level catches up. All (h, w) uint8; ``above_wide`` is the work copy (ink
+    bright) less ``wide``."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(
         (cv2.subtract(fine, wide) >= MIN_INK_CONTRAST).astype(np.uint8), connectivity=8)
+    ink_level = _ink_contrast_level(above_wide) if count > 1 else None
+    if ink_level is None:
+        return None
     knots = np.zeros(count, bool)
     for i in range(1, count):
         x, y, w, h, area = stats[i]
