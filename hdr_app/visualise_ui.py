@@ -1308,6 +1308,8 @@ def summary_ui(subject: Subject, title: str) -> None:
     order = np.argsort(probs)[::-1][:3]
     st.metric("Prediction", names[subject.predicted], f"{probs[subject.predicted]:.0%} sure", delta_color="off",
               delta_arrow="off")
-    # Runners-up that would print as "0%" say nothing; name them only from 0.5% (shown as 1%) up.
-    others = [f"{names[i]} {probs[i]:.0%}" for i in order[1:] if probs[i] >= 0.005]
-    st.caption(("Next: " + ", ".join(others) if others else "Every other digit under 1%") + f" · input: {title}")
+    # Runners-up under 0.5% say nothing. Small shares keep a decimal, as "Why not…?" prints them, so
+    # the same digit does not read "1%" here and "0.5%" in that tab.
+    others = [f"{names[i]} {probs[i]:.1%}" if probs[i] < 0.095 else f"{names[i]} {probs[i]:.0%}"
+              for i in order[1:] if probs[i] >= 0.005]
+    st.caption(("Next: " + ", ".join(others) if others else "Every other digit under 0.5%") + f" · input: {title}")

@@ -143,7 +143,7 @@ def test_default_shipped_model_every_tab():
     assert at.title[0].value == "Look inside the network"
     assert "Current digit" in at.radio(key=state.VIS_SOURCE).options
     summary = [c for c in _texts(at.caption).splitlines() if "input: Your drawing" in c]
-    assert summary and ("Next: " in summary[0] or "Every other digit under 1%" in summary[0])
+    assert summary and ("Next: " in summary[0] or "Every other digit under 0.5%" in summary[0])
     assert " 0%" not in summary[0], "runners-up at 0% say nothing"
     for tab in TABS:
         _open(at, tab)

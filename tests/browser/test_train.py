@@ -106,4 +106,5 @@ def test_train_a_tiny_model_then_draw_for_it(page, data_file):
     prediction = wait_for_prediction(page, timeout_ms=60_000)
     assert re.fullmatch(r"\d", prediction), prediction  # a tiny model's answer: any digit will do
     assert "my custom CNN" in page.get_by_test_id("stSidebar").get_by_role("combobox").input_value()
+    wait_until_idle(page)  # the rest of the page (image, bars) follows the Prediction metric
     page.screenshot(path=str(SCREENSHOTS / "hdr-train-then-draw.png"), full_page=True)
