@@ -25,7 +25,10 @@ condition (overall and by kind; a file the preprocessing rejects counts as wrong
   brightness;
 - ``lamp_grey_desk``: that grey desk lit from one side, the light falling to half across the picture
   (the lit desk as bright as the paper in the shade);
-- ``combined``: rotated 8 degrees, a gradient, noise and JPEG quality 40 together.
+- ``combined``: rotated 8 degrees, a gradient, noise and JPEG quality 40 together;
+- ``answer_box``, ``circled``, ``underlined``: the picture on more paper (a third of its long side all
+  round, with noise) with a mark in the ink's own colour round the digit, as worksheets print answer
+  boxes and students circle or underline an answer: a box, an oval, or a line under the picture.
 
 Every condition is seeded, so two runs print the same figures. Run from the repository root
 (about 15 minutes for every condition on 2 cores; ``--every 4`` takes a quarter)::
@@ -150,6 +153,35 @@ def _lamp(image: np.ndarray) -> np.ndarray:
     return (image * light).astype(np.uint8)
 
 
+def _paper_and_ink(image: np.ndarray) -> tuple[list[int], list[int]]:
+    """The paper's colour (the median of the picture's edge) and the ink's (the pixel farthest from it)."""
+    channels = image.shape[2] if image.ndim == 3 else 1
+    pixels = image.reshape(-1, channels).astype(np.float32)
+    edge = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]]).reshape(-1, channels)
+    paper = np.median(edge, axis=0)
+    ink = pixels[np.argmax(np.abs(pixels - paper).sum(axis=1))]
+    return [int(v) for v in paper], [int(v) for v in ink]
+
+
+def _marked(image: np.ndarray, rng: np.random.Generator, mark: str) -> np.ndarray:
+    height, width = image.shape[:2]
+    paper, ink = _paper_and_ink(image)
+    margin = max(height, width) // 3
+    framed = cv2.copyMakeBorder(image, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=paper)
+    big_height, big_width = framed.shape[:2]
+    thickness = max(2, round(max(height, width) * 0.012))
+    if mark == "box":
+        inset = margin // 2
+        cv2.rectangle(framed, (inset, inset), (big_width - inset, big_height - inset), ink, thickness)
+    elif mark == "circle":
+        axes = (big_width // 2 - margin // 4, big_height // 2 - margin // 4)
+        cv2.ellipse(framed, (big_width // 2, big_height // 2), axes, 0, 0, 360, ink, thickness)
+    else:  # a little slanted, half the margin under the picture
+        y = big_height - margin // 2
+        cv2.line(framed, (margin // 2, y), (big_width - margin // 2, y - margin // 8), ink, thickness)
+    return _noise(framed, rng, 4)  # a flawless margin would be one flat grey: a digital drawing's background
+
+
 def conditions() -> dict:
     """name -> (image, rng) -> degraded image; each (H, W, 3) uint8 RGB."""
     return {
@@ -170,6 +202,9 @@ def conditions() -> dict:
         "on_grey_desk": lambda image, rng: _on_desk(image, rng, GREY_DESK_RGB),
         "lamp_grey_desk": lambda image, rng: _lamp(_on_desk(image, rng, GREY_DESK_RGB)),
         "combined": lambda image, rng: _jpeg(_noise(_gradient(_rotate(image, 8)), rng, 12), 40),
+        "answer_box": lambda image, rng: _marked(image, rng, "box"),
+        "circled": lambda image, rng: _marked(image, rng, "circle"),
+        "underlined": lambda image, rng: _marked(image, rng, "underline"),
     }
 
 

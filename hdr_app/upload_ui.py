@@ -854,8 +854,8 @@ def options_ui() -> Options:
     with left:
         mode = st.segmented_control(
             "What is in each picture?", MODES, format_func=MODE_LABELS.get, required=True, key=state.UPLOAD_MODE,
-            help="A whole number is cut into digits (connected ink, broken strokes joined, dots and specks "
-                 "ignored), read left to right and rows top to bottom.")
+            help="A whole number is cut into digits (connected ink, broken strokes joined; dots, specks and "
+                 "a box, circle or underline round them ignored), read left to right and rows top to bottom.")
     with right:
         threshold = st.segmented_control(
             "Threshold", preprocess.THRESHOLD_METHODS, format_func=THRESHOLD_LABELS.get, required=True,
@@ -1035,8 +1035,9 @@ def pipeline_ui(result: FileResult) -> None:
           aspect=model_image.shape[0] / model_image.shape[1])
     st.caption(f"**Why step 4 {'inverted' if steps.inverted else 'did not invert'}:** {steps.invert_reason}  \n"
                "**Between steps 4 and 5:** a pixel stays ink only where it is clearly darker (or brighter) than "
-               "the paper around it, which removes shadows and paper texture; specks, ruled lines, the desk beside "
-               "the page and pieces cut by the picture's edge are dropped.")
+               "the paper around it, which removes shadows and paper texture; specks, ruled lines, a box, circle or "
+               "underline round the digits, the desk beside the page and pieces cut by the picture's edge are "
+               "dropped.")
 
 
 def prediction_ui(result: FileResult) -> None:

@@ -226,6 +226,22 @@ NEAR_FACTOR = 0.5  # pieces within this many digit sizes of the main component b
 NEAR_FACTOR_AT_BORDER = 0.1  # border-touching pieces must nearly touch it (else: a neighbour's bit)
 PIECE_MIN_SHARE = 0.03  # pieces smaller than this share of the main component are noise
 PIECE_MIN_SHARE_AT_BORDER = 0.1  # border-touching pieces need more: small ones are neighbours' bits
+# Marks around the digit: an answer box, a circle, an underline (worksheets, forms).
+ENCLOSED_SHARE = 0.9  # a component with this share of its pixels inside another's holes is enclosed by it...
+ENCLOSED_MIN_SIDE = 0.1  # ...and the enclosed ink is a digit: this long against the frame (a big answer box
+ENCLOSED_MIN_STROKES = 4  # holds a small digit) and this many times its stroke width (a dotted 0's dot is not).
+# A frame that is not straight-sided may be a 0 or a 9 with a stroke or a shadow's edge in its loop, or a 0 written
+# twice over: a circle holds a digit this long against it (those are shorter, or as long as the loop)...
+CIRCLE_SIDE = (0.25, 0.6)
+CIRCLE_CLEARANCE = 0.07  # ...and clear of it by this share of the hole (a 0's second stroke hugs the first)
+FRAME_WORK_SIDE = 400  # a frame's shape is measured on a copy at most this long
+# An underline is straight, this many times wider than tall, with nothing beside it. Its row is the ink over it
+# level with the lowest piece at least UNDERLINE_ANCHOR of the biggest one there (specks do not make a row).
+UNDERLINE_ELONGATION = 4
+UNDERLINE_ANCHOR = 0.1
+UNDERLINE_GAP = 0.1  # it lies this share of the row's height below it (a 2's or a 1's detached foot is closer)...
+UNDERLINE_WIDTH = 0.9  # ...is about as wide as the row or wider...
+UNDERLINE_ROW_INK = 0.1  # ...and has no more than ten times the row's ink (a speck over a stroke is no row)
 
 # --- Normalising like MNIST ----------------------------------------------------------------------
 # MNIST strokes are about 2.2 px wide in the 28x28 image (2*area/perimeter of the ink above 0.5,
@@ -1940,7 +1956,7 @@ def _select_digit(ink: np.ndarray) -> tuple[np.ndarray, Box] | None:
     """The components that make up the digit, as a mask, and their box; None when there is no ink."""
     mask = _cut_desk_strips(_close(ink))
     comps = _components(mask)
-    candidates = _digit_candidates(comps, mask.shape)
+    candidates = _without_marks(comps, _digit_candidates(comps, mask.shape))
     if not candidates:
         return None
     keep, box = _assemble_digit(comps, candidates, mask.shape)
@@ -2085,6 +2101,98 @@ def _reference_stroke_width(comps: _Components, indices: list[int], shape: tuple
     return comps.stroke_width(max(interior, key=comps.area))
 
 
+def _enclosers(comps: _Components, indices: list[int], *, numbers: bool = False) -> set[int]:
+    """Those of ``indices`` that enclose others: a box or circle drawn or printed round the digits.
+
+    A component encloses another when ``ENCLOSED_SHARE`` of the other's pixels lie in its holes. It
+    frames a digit when one of those is at least ``ENCLOSED_MIN_SIDE`` of the frame's long side long,
+    and ``ENCLOSED_MIN_STROKES`` times its own stroke width (a dotted 0, or an 8 with specks in a
+    loop, frames nothing: the specks may span the loop, but each is small).
+
+    A frame that is not straight-sided (a circle, not a box) may be a loop of a digit: it must hold a
+    digit ``CIRCLE_SIDE`` of its size long, clear of it by ``CIRCLE_CLEARANCE`` of the hole's short
+    side; or, when reading ``numbers``, two or more digits (a circled number fills its oval).
+    """
+    frames = set()
+    for i in indices:
+        box = comps.box(i)
+        if box.w < 3 or box.h < 3:
+            continue
+        own = (comps.labels[box.slices] == i).astype(np.uint8)
+        outside = np.pad(own, 1)  # flood the background from a frame of background round the box
+        flood = np.zeros((outside.shape[0] + 2, outside.shape[1] + 2), np.uint8)
+        cv2.floodFill(outside, flood, (0, 0), 2)
+        holes = outside[1:-1, 1:-1] == 0
+        if not holes.any():
+            continue
+        inside = np.bincount(comps.labels[box.slices][holes], minlength=comps.count)
+        enclosed = [j for j in indices if j != i and inside[j] >= ENCLOSED_SHARE * comps.area(j)]
+        if not enclosed:
+            continue
+        size = max(box.w, box.h)
+        sides = {j: max(comps.box(j).w, comps.box(j).h) for j in enclosed}
+        digits = [j for j in enclosed
+                  if sides[j] >= ENCLOSED_MIN_SIDE * size and sides[j] >= ENCLOSED_MIN_STROKES * comps.stroke_width(j)]
+        if not digits:
+            continue
+        if numbers and len(digits) >= 2:
+            frames.add(i)
+            continue
+        ring, scale = _shrunk_mask(own, FRAME_WORK_SIDE)  # a big photo's frame is slow to measure at full size
+        if not _is_straight(ring > 0):
+            side = max(sides[j] for j in digits)
+            hole = min(cv2.boundingRect(holes.astype(np.uint8))[2:])
+            held = np.zeros(comps.count, np.uint8)
+            held[digits] = 1
+            inner, _ = _shrunk_mask(held[comps.labels[box.slices]], FRAME_WORK_SIDE)
+            clear = float(cv2.distanceTransform(1 - ring, cv2.DIST_L2, 3)[inner > 0].min()) / scale
+            if not CIRCLE_SIDE[0] * size <= side <= CIRCLE_SIDE[1] * size or clear < CIRCLE_CLEARANCE * hole:
+                continue
+        frames.add(i)
+    return frames
+
+
+def _underlines(comps: _Components, indices: list[int]) -> set[int]:
+    """Those of ``indices`` that underline the ink above them: a straight stroke, much wider than tall,
+    with nothing beside it in its columns (a 2's base cut off by a shadow's edge has the rest of the 2
+    beside it; a 7's or a 4's bar, the stem), below its row of ink (see ``UNDERLINE_ANCHOR``), clear
+    of that row by ``UNDERLINE_GAP`` of its height (a 2's or a 1's detached foot is written closer),
+    and about as wide as the row or wider."""
+    boxes = {i: comps.box(i) for i in indices}
+    lines = set()
+    for i, box in boxes.items():
+        if box.w < UNDERLINE_ELONGATION * box.h:
+            continue
+        over = [j for j, b in boxes.items() if j != i and j not in lines and b.x < box.x + box.w and box.x < b.x + b.w]
+        if any(boxes[j].y < box.y + box.h and boxes[j].y + boxes[j].h > box.y for j in over):
+            continue  # something beside it
+        above = [j for j in over if boxes[j].y + boxes[j].h <= box.y]
+        if not above:
+            continue
+        biggest = max(comps.area(j) for j in above)
+        anchor = boxes[max((j for j in above if comps.area(j) >= UNDERLINE_ANCHOR * biggest),
+                           key=lambda j: boxes[j].y + boxes[j].h)]  # the lowest sizeable piece over it
+        row = [j for j in above if boxes[j].y < anchor.y + anchor.h and boxes[j].y + boxes[j].h > anchor.y]
+        rest = boxes[row[0]]
+        for j in row[1:]:
+            rest = rest.union(boxes[j])
+        if (box.y >= rest.y + rest.h + UNDERLINE_GAP * rest.h and box.w >= UNDERLINE_WIDTH * rest.w
+                and sum(comps.area(j) for j in row) >= UNDERLINE_ROW_INK * comps.area(i)
+                and _is_straight(comps.labels[box.slices] == i)):
+            lines.add(i)
+    return lines
+
+
+def _without_marks(comps: _Components, indices: list[int], *, numbers: bool = False) -> list[int]:
+    """``indices`` less the boxes, circles and underlines drawn round the digits (see ``_enclosers``,
+    ``_underlines``); all of them when nothing else would be left."""
+    frames = _enclosers(comps, indices, numbers=numbers)
+    kept = [i for i in indices if i not in frames]
+    lines = _underlines(comps, kept)
+    kept = [i for i in kept if i not in lines]
+    return kept or indices
+
+
 def _drop_specks(comps: _Components, indices: list[int]) -> list[int]:
     """Indices of the components that are not specks (tiny against the largest of them)."""
     if not indices:
@@ -2109,7 +2217,8 @@ def locate_ink(ink: np.ndarray) -> Box | None:
         straight, thinner than the strokes, reaching well beyond the digit; strokes crossing them
         stay whole), strokes broken by light pencil joined (a closing scaled to the image), specks
         dropped, desk/shadow regions dropped (a desk showing along a side of the picture too, when
-        there is a digit beside it), and fragments of neighbouring digits cut by the border
+        there is a digit beside it), a box, circle or underline drawn round the digit dropped
+        (``_enclosers``, ``_underlines``), and fragments of neighbouring digits cut by the border
         passed over in favour of the largest component away from the border; nearby pieces (a 5's
         detached bar) are added to the box.
     """
@@ -2451,7 +2560,8 @@ def segment(image, *, threshold: ThresholdMethod = "mean") -> MultiPreprocessed:
     Notes
     -----
     Connected ink components are the digits, after dropping specks and dots (tiny against the median
-    digit), grid lines and border-touching desk/shadow regions. Pieces that overlap horizontally and
+    digit), grid lines, border-touching desk/shadow regions, and boxes (one round the number or one
+    per digit), circles and underlines drawn round them. Pieces that overlap horizontally and
     are close vertically (a 5's detached bar) are joined; a component much wider than the row is tall
     holds touching digits and is cut at the emptiest columns. Rows are found by gaps between the
     digits' vertical centres.
@@ -2589,6 +2699,7 @@ def _digit_pieces(comps: _Components, shape: tuple[int, ...], sheet_contact: np.
         i for i in candidates
         if i not in bands and i not in wedges and not _is_background_blob(comps, i, shape, reference)[0]
     ]
+    candidates = _without_marks(comps, candidates, numbers=True)
     if not candidates:
         return []
     # Specks and dots are tiny against a typical digit: the area of the component holding the median

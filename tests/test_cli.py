@@ -274,6 +274,21 @@ def test_predict_multi_reads_a_whole_number(capsys, images):
     assert "error" in blank
 
 
+def test_predict_reads_digits_in_an_answer_box_or_underlined(capsys, tmp_path):
+    """The default model reads the digit in a worksheet's answer box and an underlined number, as
+    it reads them bare (the box was read as a 0, the underline as one more digit)."""
+    boxed = cv2.imread(str(_draw("3", tmp_path / "three.png", width=300, height=300)))
+    cv2.rectangle(boxed, (60, 50), (240, 250), (20, 20, 20), 5)
+    cv2.imwrite(str(tmp_path / "boxed.png"), boxed)
+    number = cv2.imread(str(_draw("2026", tmp_path / "number.png", width=520, height=240, scale=4.0)))
+    cv2.line(number, (50, 200), (470, 196), (20, 20, 20), 5)
+    cv2.imwrite(str(tmp_path / "underlined.png"), number)
+    status, out, _ = _run(capsys, "predict", "--json", str(tmp_path / "boxed.png"))
+    assert status == 0 and _records(out)[0]["digit"] == 3
+    status, out, _ = _run(capsys, "predict", "--json", "--multi", str(tmp_path / "underlined.png"))
+    assert status == 0 and _records(out)[0]["number"] == "2026"
+
+
 @pytest.mark.parametrize("kind, words", [("wrong_shape", "input of shape (32, 32, 3)"),
                                          ("text", "is not a Keras model")])
 def test_predict_bad_model_is_a_clear_error(capsys, images, odd_models, kind, words):

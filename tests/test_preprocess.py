@@ -1009,6 +1009,88 @@ def test_preprocess_keeps_strokes_whole_where_ruled_lines_outnumber_them(paper, 
     assert_model_input(result.model_input)
 
 
+def _marked(gray: np.ndarray, truth: Box, mark: str, *, ink: int = 30, width: int = 4) -> np.ndarray:
+    """``gray`` with a box, a circle or an underline drawn round the ink in ``truth``, as a student
+    marks an answer (or a worksheet prints its answer box), clear of the ink."""
+    marked = gray.copy()
+    pad = min(truth.w, truth.h) // 4
+    left, top, right, bottom = truth.x - pad, truth.y - pad, truth.x + truth.w + pad, truth.y + truth.h + pad
+    if mark == "box":
+        cv2.rectangle(marked, (left, top), (right, bottom), ink, width)
+    elif mark == "big box":  # an answer box far bigger than the small digit written in it
+        big = 3 * max(truth.w, truth.h) // 2
+        cx, cy = truth.x + truth.w // 2, truth.y + truth.h // 2
+        cv2.rectangle(marked, (cx - big, cy - big), (cx + big, cy + big), ink, width)
+    elif mark == "circle":  # a roomy one round a digit (a tight one round a 0's inner stroke is a 0 written twice)
+        centre, room = (truth.x + truth.w // 2, truth.y + truth.h // 2), 0.4 * min(truth.w, truth.h) + 0.4 * truth.h
+        cv2.ellipse(marked, centre, (round(truth.w / 2 + room), round(truth.h / 2 + room)), 0, 0, 360, ink, width)
+    else:  # an underline, slightly slanted, a little wider than the ink, a fifth of its height below it
+        below, wider = truth.y + truth.h + truth.h // 5, max(pad, truth.h // 5)
+        cv2.line(marked, (truth.x - wider, below), (truth.x + truth.w + wider, below - wider // 4), ink, width)
+    return marked
+
+
+@pytest.mark.parametrize("mark", ["box", "big box", "circle", "underline"])
+@pytest.mark.parametrize("text", ["3", "1", "7"])
+def test_preprocess_leaves_out_a_box_circle_or_underline_round_the_digit(mark, text):
+    """Worksheets print answer boxes, and students circle or underline their answer: the mark is ink
+    clear of the digit, bigger than it, and was kept as the digit (a 3 in a box read 0). A box or a
+    circle encloses the digit in its hole; an underline runs straight below it, clear of it."""
+    mask = digit_mask(text, size=(400, 400), scale=5 if mark != "big box" else 3, thickness=8)
+    truth = box_of(mask)
+    gray = _marked(render(mask, 30, 240), truth, mark)
+    result = pp.preprocess(gray)
+    assert iou(result.box, truth) > 0.9
+    assert not (result.ink & ~cv2.dilate(mask.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)).any()
+    assert_model_input(result.model_input)
+
+
+@pytest.mark.parametrize("inside", ["dot", "specks"])
+def test_preprocess_keeps_a_zero_with_a_dot_or_specks_inside(inside):
+    """A dotted zero, or specks of dirt in a 0's loop: the 0 encloses them, but they are no digit, so
+    the 0 is no box round one."""
+    mask = np.zeros((300, 300), np.uint8)
+    cv2.ellipse(mask, (150, 150), (60, 95), 0, 0, 360, 1, 10)
+    truth = box_of(mask > 0)
+    if inside == "dot":
+        cv2.circle(mask, (150, 150), 9, 1, -1)
+    else:
+        for x, y in [(115, 90), (180, 200), (150, 150), (120, 210)]:
+            cv2.circle(mask, (x, y), 3, 1, -1)
+    result = pp.preprocess(render(mask > 0, 30, 240))
+    assert iou(result.box, truth) > 0.95
+
+
+def test_preprocess_keeps_a_nine_with_a_short_stroke_in_its_loop():
+    """A bit of a shadow's edge, or a slip of the pen, inside a 9's loop: long enough for a small
+    digit in an answer box, but a circle is drawn round a digit of a good size, so the 9 stays."""
+    mask = digit_mask("9", size=(300, 240), scale=6, thickness=8).astype(np.uint8)
+    truth = box_of(mask > 0)
+    loop = cv2.floodFill(1 - mask, None, (0, 0), 0)[1]  # the 9's hole: background the outside flood misses
+    ys, xs = np.nonzero(loop)
+    cy, cx = int(ys.mean()), int(xs.mean())
+    cv2.line(mask, (cx - 6, cy + 10), (cx + 6, cy - 10), 1, 4)
+    assert cv2.connectedComponents(mask)[0] == 3  # the 9 and the stroke, apart
+    result = pp.preprocess(render(mask > 0, 30, 240))
+    assert iou(result.box, truth) > 0.95
+
+
+@pytest.mark.parametrize("text", ["2", "1"])
+def test_preprocess_keeps_a_detached_foot_written_close_under_the_digit(text):
+    """A 2 whose base, or a 1 whose foot, was written as a stroke of its own just below the rest: it
+    looks like an underline, but it is written close, so it is part of the digit."""
+    mask = digit_mask(text, size=(300, 300), scale=5, thickness=7).astype(np.uint8)
+    box = box_of(mask > 0)
+    foot = box.y + box.h + 4
+    half = box.w // 2 + 6 if text == "2" else box.h // 3
+    cv2.line(mask, (box.x + box.w // 2 - half, foot), (box.x + box.w // 2 + half, foot), 1, 7)
+    if text == "2":  # the 2's own base goes: the curve ends just above the separate one
+        mask[box.y + box.h - 10: box.y + box.h, :] = 0
+    truth = box_of(mask > 0)
+    result = pp.preprocess(render(mask > 0, 30, 240))
+    assert iou(result.box, truth) > 0.9
+
+
 def test_preprocess_erases_squared_paper_around_strokes_two_work_pixels_wide():
     """A larger photo (640 px) of a 4 on squared paper turned 7 degrees, pen 6 px, lines 3 px. On the
     160 px copy the background is measured on, the strokes are 1.5 px wide: the widest disc that
@@ -1541,6 +1623,27 @@ def test_segment_joins_a_detached_bar():
     assert result.digits[1].box.y <= 30 and result.digits[1].box.y + result.digits[1].box.h >= 125
 
 
+@pytest.mark.parametrize("mark", ["box", "comb", "circle", "underline"])
+def test_segment_leaves_out_boxes_circles_and_underlines(mark):
+    """A number in an answer box, in a form's row of boxes (one per digit), circled or underlined:
+    the marks are no digits, and were read as a 0 or a 2 (a comb of boxes, as one more digit)."""
+    gray, truths = _number(["2026"])
+    gray = np.pad(gray, 60, constant_values=235)
+    boxes = [Box(b.x + 60, b.y + 60, b.w, b.h) for b in truths[0]]
+    whole = boxes[0].union(boxes[-1])
+    if mark == "comb":
+        half = (boxes[1].x - boxes[0].x) // 2
+        for b in boxes:
+            cx, cy = b.x + b.w // 2, b.y + b.h // 2
+            cv2.rectangle(gray, (cx - half, cy - b.h // 2 - 15), (cx + half, cy + b.h // 2 + 15), 25, 3)
+    else:
+        gray = _marked(gray, whole, mark, ink=25, width=4)
+    result = pp.segment(gray)
+    assert result.rows == ((0, 1, 2, 3),)
+    for digit, truth in zip(result.digits, boxes):
+        assert iou(digit.box, truth) > 0.85
+
+
 def test_segment_splits_touching_digits():
     gray, _ = _number(["00"], gap=-22)  # overlapping zeros: one connected component
     count, _ = cv2.connectedComponents((gray < 128).astype(np.uint8))
@@ -1652,6 +1755,29 @@ def test_segment_real_number_photographed_again(data_file, how):
     photo = _photographed(pp.load_image(data_file("real-dev/gzm1997_hand-writing-digits/input.jpg")), how)
     result = pp.segment(photo)
     assert tuple(len(row) for row in result.rows) == (6, 8, 3)
+
+
+@pytest.mark.parametrize("mark", ["box", "underline"])
+def test_segment_real_number_boxed_or_underlined(data_file, mark):
+    """The real photo of three rows of digits, with a box drawn round all of them, or each row
+    underlined in the same pen."""
+    photo = pp.load_image(data_file("real-dev/gzm1997_hand-writing-digits/input.jpg"))
+    plain = pp.segment(photo)
+    gray = pp.to_grayscale(photo)
+    ink = int(np.percentile(gray, 1))
+    if mark == "box":
+        marked = _marked(gray, plain.box, "box", ink=ink, width=max(2, gray.shape[1] // 300))
+    else:
+        marked = gray.copy()
+        for row in plain.rows:  # level, clear of the row's lowest digit by a third of a digit's height
+            boxes = [plain.digits[i].box for i in row]
+            y = round(max(b.y + b.h for b in boxes) + np.median([b.h for b in boxes]) / 3)
+            right = boxes[-1].x + boxes[-1].w + 10
+            cv2.line(marked, (boxes[0].x - 10, y), (right, y), ink, max(2, gray.shape[1] // 300))
+    result = pp.segment(marked)
+    assert tuple(len(row) for row in result.rows) == (6, 8, 3)
+    for digit, before in zip(result.digits, plain.digits):
+        assert iou(digit.box, before.box) > 0.9
 
 
 @pytest.mark.parametrize(
