@@ -120,10 +120,19 @@ def _perspective(image: np.ndarray) -> np.ndarray:
     return cv2.warpPerspective(image, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE)
 
 
+def _paper_and_ink(image: np.ndarray) -> tuple[list[int], list[int]]:
+    """The paper's colour (the median of the picture's edge) and the ink's (the pixel farthest from it)."""
+    channels = image.shape[2] if image.ndim == 3 else 1
+    pixels = image.reshape(-1, channels).astype(np.float32)
+    edge = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]]).reshape(-1, channels)
+    paper = np.median(edge, axis=0)
+    ink = pixels[np.argmax(np.abs(pixels - paper).sum(axis=1))]
+    return [int(v) for v in paper], [int(v) for v in ink]
+
+
 def _far(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     height, width = image.shape[:2]
-    edge = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
-    paper = [int(v) for v in np.median(edge, axis=0)]
+    paper, _ = _paper_and_ink(image)
     framed = cv2.copyMakeBorder(image, height, height, width, width, cv2.BORDER_CONSTANT, value=paper)
     return _noise(framed, rng, 4)
 
@@ -151,16 +160,6 @@ def _on_desk(image: np.ndarray, rng: np.random.Generator, desk: tuple[int, int, 
 def _lamp(image: np.ndarray) -> np.ndarray:
     light = np.linspace(1.0, 0.5, image.shape[1])[None, :, None]
     return (image * light).astype(np.uint8)
-
-
-def _paper_and_ink(image: np.ndarray) -> tuple[list[int], list[int]]:
-    """The paper's colour (the median of the picture's edge) and the ink's (the pixel farthest from it)."""
-    channels = image.shape[2] if image.ndim == 3 else 1
-    pixels = image.reshape(-1, channels).astype(np.float32)
-    edge = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]]).reshape(-1, channels)
-    paper = np.median(edge, axis=0)
-    ink = pixels[np.argmax(np.abs(pixels - paper).sum(axis=1))]
-    return [int(v) for v in paper], [int(v) for v in ink]
 
 
 def _marked(image: np.ndarray, rng: np.random.Generator, mark: str) -> np.ndarray:
