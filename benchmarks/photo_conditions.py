@@ -30,8 +30,9 @@ condition (overall and by kind; a file the preprocessing rejects counts as wrong
   round, with noise) with a mark in the ink's own colour round the digit, as worksheets print answer
   boxes and students circle or underline an answer: a box, an oval, or a line under the picture.
 
-Every condition is seeded, so two runs print the same figures. Run from the repository root
-(about 15 minutes for every condition on 2 cores; ``--every 4`` takes a quarter)::
+Every condition is seeded, so two runs print the same figures. Run from the repository root (about
+25 minutes for every condition on 2 cores, the three marked ones a third of that; ``--every 4`` takes
+a quarter)::
 
     HDR_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/photo_conditions.py [--conditions gradient far]
 
