@@ -1,4 +1,4 @@
-"""How much halving the slant (``hdr_core.preprocess.STRAIGHTEN_SHARE``) helps, and at what share.
+"""How much halving the slant (``NormalizeParams.straighten_share``) helps, and at what share.
 
 For each share of the deskew shear (0 = off, 1 = full deskew), prints one JSON line per model with:
 
@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -45,23 +46,20 @@ def main() -> None:
     mnist = load_dataset("mnist")
     big = [cv2.resize(image, (112, 112), interpolation=cv2.INTER_LINEAR) >= 128 for image in mnist.x_test]
     whole = preprocess.Box(0, 0, 112, 112)
-    default = preprocess.STRAIGHTEN_SHARE
-    try:
-        for share in args.shares:
-            preprocess.STRAIGHTEN_SHARE = share
-            prepared = realdev.prepare_real_dev(samples)
-            redrawn = np.stack([preprocess.normalize(mask.astype(np.uint8) * 255, mask, whole) for mask in big])
-            for name, predictor in predictors.items():
-                report = realdev.score_real_dev(predictor.predict_proba, prepared)
-                redrawn_acc = float((predictor.predict_proba(redrawn).argmax(axis=1) == mnist.y_test).mean())
-                print(json.dumps({
-                    "share": share, "model": name,
-                    "real_dev_misses": report.n - report.correct, "real_dev_n": report.n,
-                    "misses_by_kind": {kind: total - right for kind, (right, total) in report.by_kind.items()},
-                    "mnist_redrawn": round(redrawn_acc, 4),
-                }), flush=True)
-    finally:
-        preprocess.STRAIGHTEN_SHARE = default
+    for share in args.shares:
+        params = preprocess.Params(normalize=replace(preprocess.NormalizeParams(), straighten_share=share))
+        prepared = realdev.prepare_real_dev(samples, params=params)
+        redrawn = np.stack([preprocess.normalize(mask.astype(np.uint8) * 255, mask, whole, params=params)
+                            for mask in big])
+        for name, predictor in predictors.items():
+            report = realdev.score_real_dev(predictor.predict_proba, prepared)
+            redrawn_acc = float((predictor.predict_proba(redrawn).argmax(axis=1) == mnist.y_test).mean())
+            print(json.dumps({
+                "share": share, "model": name,
+                "real_dev_misses": report.n - report.correct, "real_dev_n": report.n,
+                "misses_by_kind": {kind: total - right for kind, (right, total) in report.by_kind.items()},
+                "mnist_redrawn": round(redrawn_acc, 4),
+            }), flush=True)
 
 
 if __name__ == "__main__":

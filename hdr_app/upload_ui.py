@@ -118,6 +118,29 @@ INK_COLOUR = (37, 99, 235)  # the theme's blue: the ink that was kept
 
 
 @dataclass(frozen=True)
+class ShownStage:
+    """One stage of the preprocessing's trace, ready to show.
+
+    Attributes
+    ----------
+    name, title : str
+        As in the trace (``hdr_core.preprocess.Stage``).
+    caption : str
+        The stage's reason: what it did and the evidence it ran on.
+    image : bytes or (h, w) uint8 ndarray
+        Encoded (PNG/JPEG), or the enlarged model input(s) for the last stage.
+    aspect : float
+        The image's height / width.
+    """
+
+    name: str
+    title: str
+    caption: str
+    image: bytes | np.ndarray
+    aspect: float
+
+
+@dataclass(frozen=True)
 class Steps:
     """Every preprocessing step of one file, ready to show (small, encoded images).
 
@@ -161,6 +184,8 @@ class Steps:
     digits_left_out : int
         In "one digit per image" mode, how many digits the picture seems to hold when reading it as
         one digit leaves some out (``preprocess.digits_left_out``); 0 otherwise.
+    stages : tuple of ShownStage
+        The stages that ran, in order, from the preprocessing's trace: exactly the images it used.
     """
 
     width: int
@@ -185,6 +210,7 @@ class Steps:
     whole: bytes | None = None
     whole_width: int = 0
     whole_height: int = 0
+    stages: tuple[ShownStage, ...] = ()
 
     @property
     def first_image(self) -> tuple[bytes, float]:
@@ -540,15 +566,21 @@ def _make_steps(result: preprocess.Preprocessed, *, exif_turned: bool = False, d
                                interpolation=cv2.INTER_AREA if shrink < 1 else cv2.INTER_NEAREST)
         located = draw_boxes(view, boxes, scale=shrink, offset=(crop.x, crop.y), numbered=True, ink=kept_view)
     model_inputs.setflags(write=False)
+    whole_photo = None if uncropped is None else _encode(outline_page(uncropped, result.page), photo=True)
+    original_image = _encode(_framed(photo), photo=True)
+    located_image = _encode(_framed(located), photo=True)
+    first = (whole_photo, uncropped.shape[0] / uncropped.shape[1]) if whole_photo else (original_image, height / width)
+    stages = _shown_stages(result, first=first, located=(located_image, located.shape[0] / located.shape[1]),
+                           model_inputs=model_inputs, rows=rows, exif_turned=exif_turned)
     return Steps(
         width=int(width),
         height=int(height),
         exif_turned=bool(exif_turned),
-        original=_encode(_framed(photo), photo=True),
+        original=original_image,
         gray=_encode(_framed(thumbnail(result.gray)), photo=True),
         binary=_encode(_framed(binary), photo=False),
         ink_bright=_encode(ink_bright, photo=False),
-        located=_encode(_framed(located), photo=True),
+        located=located_image,
         located_aspect=located.shape[0] / located.shape[1],
         located_cropped=crop is not None,
         method=result.method,
@@ -560,10 +592,39 @@ def _make_steps(result: preprocess.Preprocessed, *, exif_turned: bool = False, d
         model_inputs=model_inputs,
         digits_left_out=int(digits_left_out),
         page=result.page,
-        whole=None if uncropped is None else _encode(outline_page(uncropped, result.page), photo=True),
+        whole=whole_photo,
         whole_width=int(width if uncropped is None else uncropped.shape[1]),
         whole_height=int(height if uncropped is None else uncropped.shape[0]),
+        stages=stages,
     )
+
+
+def _shown_stages(result: preprocess.Preprocessed, *, first: tuple[bytes, float], located: tuple[bytes, float],
+                  model_inputs: np.ndarray, rows: tuple[tuple[int, ...], ...], exif_turned: bool
+                  ) -> tuple[ShownStage, ...]:
+    """The trace's stages as the page shows them: the photo first (the whole photo with the sheet outlined
+    when the steps read a sheet alone), the ink located drawn on the photo, and the model input(s) last;
+    every other stage's own image, shrunk and framed."""
+    shown = []
+    for stage in result.trace:
+        caption = stage.reason
+        if stage.name == "load":
+            image, aspect = first
+            height, width = stage.image.shape[:2]
+            caption = f"{width}×{height} px" + (", turned upright as the camera's EXIF tag says" if exif_turned else "")
+            if result.page is not None:
+                caption += "; the sheet (outlined) is read alone, without the desk around it"
+        elif stage.name in ("locate", "digits"):
+            image, aspect = located
+        elif stage.name == "normalize":
+            several = isinstance(result, preprocess.MultiPreprocessed)
+            image = montage(model_inputs, rows) if several else charts.enlarge(model_inputs[0], 8)
+            aspect = image.shape[0] / image.shape[1]
+        else:
+            thumb = thumbnail(stage.image)
+            image, aspect = _encode(_framed(thumb), photo=stage.image.dtype != bool), thumb.shape[0] / thumb.shape[1]
+        shown.append(ShownStage(stage.name, stage.title, caption, image, aspect))
+    return tuple(shown)
 
 
 def preprocess_file(data: bytes, name: str, *, threshold: str = "mean", mode: str = "single") -> Outcome:
@@ -999,45 +1060,15 @@ def _threshold_caption(steps: Steps) -> str:
 
 
 def pipeline_ui(result: FileResult) -> None:
-    """Every step from the photo to the model input, in two rows of three, one line of text each."""
+    """Every stage that ran, from the photo to the model input, three to a row, each with its reason."""
     steps = result.steps
     assert steps is not None
-    several = result.mode == "multi"
-    aspect = steps.height / steps.width
-    first = st.columns(3, gap="medium")
-    size = f"{steps.whole_width}×{steps.whole_height} px"
-    if steps.exif_turned:
-        size += ", turned upright as the camera's EXIF tag says"
-    gray_caption = "Colour dropped, brightness kept"
-    if steps.page is not None:
-        size += "; the sheet (outlined) is read alone, without the desk around it"
-        gray_caption = "The sheet alone, colour dropped, brightness kept"
-    first_image, first_aspect = steps.first_image
-    _step(first[0], 1, "Original", first_image, size, aspect=first_aspect)
-    _step(first[1], 2, "Grayscale", steps.gray, gray_caption, aspect=aspect)
-    _step(first[2], 3, "Binarised", steps.binary, _threshold_caption(steps), aspect=aspect)
-    second = st.columns(3, gap="medium")
-    _step(second[0], 4, "Auto-inverted" if steps.inverted else "Not inverted", steps.ink_bright,
-          "Flipped so the ink is white, like MNIST" if steps.inverted else "The ink was already the bright part",
-          aspect=aspect)
-    if several:
-        located_caption = f"{len(steps.boxes)} digits found, numbered in reading order"
-        if steps.located_cropped:
-            located_caption = f"{len(steps.boxes)} digits found and numbered (zoomed in)"
-        model_image = montage(steps.model_inputs, steps.rows)
-        model_caption = f"{len(steps.boxes)} model inputs, 28×28 each"
-    else:
-        located_caption = "Ink kept in blue and boxed; specks dropped"
-        model_image = charts.enlarge(steps.model_inputs[0], 8)
-        model_caption = "Slant halved, fit into 20×20 and centred in 28×28, like MNIST"
-    _step(second[1], 5, "Ink located", steps.located, located_caption, aspect=steps.located_aspect)
-    _step(second[2], 6, "Model input", model_image, model_caption,
-          aspect=model_image.shape[0] / model_image.shape[1])
-    st.caption(f"**Why step 4 {'inverted' if steps.inverted else 'did not invert'}:** {steps.invert_reason}  \n"
-               "**Between steps 4 and 5:** a pixel stays ink only where it is clearly darker (or brighter) than "
-               "the paper around it, which removes shadows and paper texture; specks, ruled lines, a box, circle or "
-               "underline round the digits, the desk beside the page and pieces cut by the picture's edge are "
-               "dropped.")
+    stages = steps.stages
+    for first in range(0, len(stages), 3):
+        columns = st.columns(3, gap="medium")
+        for column, number in zip(columns, range(first, min(first + 3, len(stages)))):
+            stage = stages[number]
+            _step(column, number + 1, stage.title, stage.image, stage.caption, aspect=stage.aspect)
 
 
 def prediction_ui(result: FileResult) -> None:

@@ -539,6 +539,7 @@ def _predict_one(predictor, path: str, threshold: str) -> dict[str, Any]:
         confidence=round(prediction.confidence, 6),
         probabilities=[round(float(p), 6) for p in prediction.probabilities],
         box=prepared.box.as_list(),
+        steps=[stage.as_dict() for stage in prepared.trace],
     )
     return record
 
@@ -563,7 +564,8 @@ def _predict_multi(predictor, path: str, threshold: str) -> dict[str, Any]:
         entry.update(confidence=round(float(row[index]), 6), box=crop.box.as_list())
         digits.append(entry)
     number = "/".join("".join(labels[i] for i in row) for row in segmented.rows)
-    return {"path": path, "number": number, "digits": digits}
+    steps = [stage.as_dict() for stage in segmented.trace]
+    return {"path": path, "number": number, "digits": digits, "steps": steps}
 
 
 def _describe_prediction(record: dict[str, Any]) -> str:

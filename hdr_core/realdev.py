@@ -101,7 +101,7 @@ class PreparedRealDev:
     numbers: list[tuple[RealSample, object]]  # whole numbers: (sample, Segmentation or the error's message)
 
 
-def prepare_real_dev(samples: list[RealSample], *, threshold: str = "mean") -> PreparedRealDev:
+def prepare_real_dev(samples: list[RealSample], *, threshold: str = "mean", params=None) -> PreparedRealDev:
     """Run every sample through ``hdr_core.preprocess`` once.
 
     Parameters
@@ -109,6 +109,8 @@ def prepare_real_dev(samples: list[RealSample], *, threshold: str = "mean") -> P
     samples : list of RealSample
     threshold : {'mean', 'otsu', 'adaptive'}
         Binarisation used by the preprocessing.
+    params : hdr_core.preprocess.Params, optional
+        The preprocessing's tuning values (default ``Params()``).
 
     Returns
     -------
@@ -122,9 +124,9 @@ def prepare_real_dev(samples: list[RealSample], *, threshold: str = "mean") -> P
         try:
             image = preprocess.load_image(sample.path)
             if sample.kind == "multi":
-                numbers.append((sample, preprocess.segment(image, threshold=threshold)))
+                numbers.append((sample, preprocess.segment(image, threshold=threshold, params=params)))
             else:
-                inputs.append(preprocess.preprocess(image, threshold=threshold).model_input)
+                inputs.append(preprocess.preprocess(image, threshold=threshold, params=params).model_input)
                 singles.append(sample)
         except HdrError as error:
             if sample.kind == "multi":

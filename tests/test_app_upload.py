@@ -20,6 +20,7 @@ import pytest
 from PIL import Image
 
 from hdr_app import upload_ui
+from hdr_core import preprocess
 from hdr_core.constants import IMAGE_SIZE
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -468,11 +469,15 @@ def test_page_reads_one_digit_and_shows_every_step(upload_page):
     assert at.metric[0].value in "0123456789"
     assert len(at.dataframe) == 0  # one file: no table
     steps = [plain(m.value) for m in at.markdown if m.value.startswith("**") and "·" in m.value]
-    assert steps == ["**1 · Original**", "**2 · Grayscale**", "**3 · Binarised**", "**4 · Auto-inverted**",
-                     "**5 · Ink located**", "**6 · Model input**"]
+    assert steps[:4] == ["**1 · Original**", "**2 · Grayscale**", "**3 · Binarised**", "**4 · Auto-inverted**"]
+    assert steps[-2:] == [f"**{len(steps) - 1} · Ink located**", f"**{len(steps)} · Model input**"]
+    # Exactly the stages the preprocessing ran, each with its reason, nothing described that did not run.
+    trace = preprocess.preprocess(digit_image("3")).trace
+    assert steps == [f"**{number} · {stage.title}**" for number, stage in enumerate(trace, 1)]
     captions = [c.value for c in at.caption]
     assert any("Mean threshold" in c for c in captions)
-    assert any("Why step 4 inverted" in c for c in captions)
+    assert any(trace[3].reason == c for c in captions)  # why it inverted
+    assert not any("Between steps" in c for c in captions)
 
 
 def test_page_says_when_it_read_only_the_sheet_on_the_desk(upload_page):

@@ -256,14 +256,21 @@ def test_predict_readable_output(capsys, images):
 def test_predict_all_good_exits_0(capsys, images):
     status, out, _ = _run(capsys, "predict", "--json", "--threshold", "otsu", str(images["three"]))
     assert status == 0
-    assert len(_records(out)) == 1
+    [record] = _records(out)
+    # The stages that ran, in order, each with the reason it ran: the same trace the Upload page shows.
+    stages = [step["stage"] for step in record["steps"]]
+    assert stages[:4] == ["load", "grayscale", "threshold", "invert"] and stages[-2:] == ["locate", "normalize"]
+    assert "Otsu" in record["steps"][2]["reason"]
 
 
 def test_predict_multi_reads_a_whole_number(capsys, images):
     status, out, _ = _run(capsys, "predict", "--json", "--multi", str(images["number"]), str(images["blank"]))
     assert status == 2
     number, blank = _records(out)
-    assert set(number) == {"path", "number", "digits"}
+    assert set(number) == {"path", "number", "digits", "steps"}
+    stages = [step["stage"] for step in number["steps"]]
+    assert stages[:4] == ["load", "grayscale", "threshold", "invert"] and stages[-2:] == ["digits", "normalize"]
+    assert all(step["reason"] for step in number["steps"])
     assert len(number["digits"]) == 4 and len(number["number"]) == 4 and number["number"].isdigit()
     assert number["number"] == "".join(str(d["digit"]) for d in number["digits"])
     xs = [d["box"][0] for d in number["digits"]]

@@ -1,0 +1,315 @@
+"""The pipeline: the stages in order, for one digit (``preprocess``) and for a whole number (``segment``).
+
+Each stage is a function of its own module; this file only calls them in order and records the trace
+(``trace.py``): every stage that ran, its image, and the evidence it ran on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import BlankImageError, ImageError
+from . import trace
+from .blank import BLANK_MESSAGE, _looks_blank
+from .components import _Components, _components, _touches_border
+from .contrast import _clean_ink
+from .grayscale import _as_uint8_image, _grayscale, _histogram
+from .inversion import _auto_invert, _flat_background, _ink_is_dark
+from .loading import MIN_IMAGE_SIDE, load_image
+from .locate import _erase_and_join, locate_digit
+from .normalize import _normalize_mask
+from .params import DEFAULT_PARAMS, Params
+from .results import Box, DigitCrop, Inversion, MultiPreprocessed, Preprocessed, Stage, ThresholdMethod
+from .segment import (
+    _digit_pieces,
+    _drop_faint,
+    _join_pieces,
+    _overlap_area,
+    _Piece,
+    _row_slope,
+    _rows,
+    _sheet_edge_contact,
+    _split_touching,
+    _tight_box,
+    _typical_height,
+)
+from .sheet import _find_sheet, _sheet_only
+from .threshold import _check_method, threshold_value
+
+
+@dataclass(frozen=True)
+class _Front:
+    """The stages ``preprocess`` and ``segment`` share: from the file to the ink that stands out."""
+
+    original: np.ndarray
+    gray: np.ndarray
+    binary: np.ndarray
+    threshold: float
+    method: str
+    inversion: Inversion
+    clean: np.ndarray
+    page: Box | None
+    sheet: np.ndarray | None  # (H, W) bool: the sheet in a page crop whose desk corners were painted out
+    stages: tuple[Stage, ...]
+
+    def steps(self) -> dict:
+        """The step images and facts that ``Preprocessed`` and ``MultiPreprocessed`` both report."""
+        return dict(
+            original=self.original,
+            gray=self.gray,
+            binary=self.binary,
+            threshold=self.threshold,
+            method=self.method,
+            inverted=self.inversion.inverted,
+            invert_reason=self.inversion.reason,
+            page=self.page,
+        )
+
+
+def _front(image, threshold: str, *, params: Params) -> _Front:
+    _check_method(threshold)
+    if isinstance(image, (str, Path, bytes, bytearray, memoryview)) or hasattr(image, "read"):
+        image = load_image(image, params=params)
+    original = _as_uint8_image(image)
+    if min(original.shape[:2]) < MIN_IMAGE_SIDE:
+        raise ImageError(
+            f"The image is only {original.shape[1]}x{original.shape[0]} pixels: too small to hold a digit. "
+            f"Use at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE} pixels."
+        )
+    stages = [trace.loaded(original)]
+    gray, how = _grayscale(original, params=params)
+    hist = _histogram(gray)
+    page, sheet_mask = None, None
+    dark_ink: bool | None = _ink_is_dark(gray, hist, params=params)
+    # Bright "ink" may be a whole sheet of paper lying on a darker desk, and dark "ink" a slate on a lighter
+    # one: then read the sheet alone. (Otherwise the desk is handled as a border like any other.)
+    sheet = _find_sheet(gray, hist, dark=bool(dark_ink), params=params)
+    if sheet is not None:
+        page, whole_shape = sheet[0], original.shape
+        original, sheet_mask = _sheet_only(original, *sheet, params=params)
+        stages.append(
+            trace.sheet_found(original, page, whole_shape, dark=bool(dark_ink), painted=sheet_mask is not None)
+        )
+        gray, how = _grayscale(original, params=params)
+        hist = _histogram(gray)
+        dark_ink = None  # a different picture now: ask again
+    stages.append(trace.grayscale(gray, how))
+    level = threshold_value(gray, threshold, params=params)
+    binary = gray > level
+    stages.append(trace.thresholded(binary, threshold, float(np.mean(level))))
+    inversion = _auto_invert(gray, binary, hist, dark_ink, on_sheet=page is not None, params=params)
+    stages.append(trace.inverted(inversion.ink, inversion.inverted, inversion.reason))
+    if _looks_blank(gray, hist, params=params):
+        clean = np.zeros(gray.shape, bool)
+    else:
+        flat = _flat_background(gray, hist, params=params)
+        if flat is not None and inversion.inverted:
+            flat = 255 - flat
+        cleaned = _clean_ink(inversion.ink, inversion.gray, flat, inversion.inverted, params=params)
+        clean = cleaned.mask
+        stages += [stage for stage in [trace.cleaned(cleaned, inversion.ink)] if stage is not None]
+    return _Front(
+        original=original if original is not image else original.copy(),
+        gray=gray,
+        binary=binary,
+        threshold=float(np.mean(level)),
+        method=threshold,
+        inversion=inversion,
+        clean=clean,
+        page=page,
+        sheet=sheet_mask,
+        stages=tuple(stages),
+    )
+
+
+def preprocess(image, *, threshold: ThresholdMethod = "mean", params: Params | None = None) -> Preprocessed:
+    """Turn an image of one digit into the model input, keeping every step.
+
+    Parameters
+    ----------
+    image : (H, W, 3) RGB or (H, W) gray uint8 ndarray, or anything ``load_image`` reads
+        Not modified. (H, W, 4) RGBA is flattened like ``load_image``.
+    threshold : {'mean', 'otsu', 'adaptive'}, keyword-only
+        How to binarise (see ``threshold_value``).
+
+    Returns
+    -------
+    Preprocessed
+        Every intermediate image and the (28, 28) float32 model input.
+
+    Raises
+    ------
+    BlankImageError
+        No ink: blank, uniform or single-colour image.
+    ImageError
+        The image cannot be read (when given a path or bytes).
+    """
+    params = DEFAULT_PARAMS if params is None else params
+    front = _front(image, threshold, params=params)
+    located = locate_digit(front.clean, params=params)
+    if located is None:
+        raise BlankImageError(BLANK_MESSAGE)
+    box = located.box
+    if max(box.w, box.h) < params.blank.min_digit_side_share * max(front.gray.shape):
+        raise BlankImageError(BLANK_MESSAGE)  # only specks: dust or paper texture, not a digit
+    model_input, how = _normalize_mask(located.ink[box.slices], params=params)
+    stages = (
+        *front.stages,
+        *trace.erased_and_joined(located.lines, located.erased, located.joined, located.join_side),
+        *trace.located(located),
+        trace.normalized(model_input, how),
+    )
+    return Preprocessed(**front.steps(), ink=located.ink, box=box, model_input=model_input, trace=stages)
+
+
+def segment(image, *, threshold: ThresholdMethod = "mean", params: Params | None = None) -> MultiPreprocessed:
+    """Split an image of a whole number ("2026", a phone number, several rows) into digits.
+
+    Parameters
+    ----------
+    image : (H, W, 3) RGB or (H, W) gray uint8 ndarray, or anything ``load_image`` reads
+        Not modified.
+    threshold : {'mean', 'otsu', 'adaptive'}, keyword-only
+
+    Returns
+    -------
+    MultiPreprocessed
+        The steps of ``preprocess`` plus the digits in reading order (rows top to bottom, left to
+        right) and the rows as indices into ``digits``.
+
+    Notes
+    -----
+    Connected ink components are the digits, after dropping specks and dots (tiny against the median
+    digit), grid lines, border-touching desk/shadow regions, and boxes (one round the number or one
+    per digit), circles and underlines drawn round them. Pieces that overlap horizontally and
+    are close vertically (a 5's detached bar) are joined; a component much wider than the row is tall
+    holds touching digits and is cut at the emptiest columns. Rows are found by gaps between the
+    digits' vertical centres.
+
+    Raises
+    ------
+    BlankImageError
+        No digits found.
+    """
+    params = DEFAULT_PARAMS if params is None else params
+    front = _front(image, threshold, params=params)
+    lines, erased, mask, side = _erase_and_join(front.clean, params.locate.closing_fraction / 2, params=params)
+    comps = _components(mask)
+    pieces, dropped = _digit_pieces(
+        comps, mask.shape, _sheet_edge_contact(comps, front.page, front.sheet), params=params
+    )
+    found = len(pieces)
+    pieces = _drop_faint(pieces, comps, front.inversion.gray, front.clean, params=params)
+    dropped["faint piece"] = found - len(pieces)
+    if not pieces:
+        raise BlankImageError(BLANK_MESSAGE)
+    first_height = _typical_height(pieces)
+    found = len(pieces)
+    pieces = _join_pieces(pieces, first_height, _row_slope(pieces, first_height, params=params), params=params)
+    joined = found - len(pieces)
+    height = _typical_height(pieces)
+    found = len(pieces)
+    pieces = [p for p in pieces if p.box.h >= params.segment.min_digit_height_share * height]  # dots, dashes, marks
+    dropped["dot or dash"] = found - len(pieces)
+    found = len(pieces)
+    pieces = _split_touching(pieces, comps, height, params=params)
+    rows = _rows(pieces, height, params=params)
+
+    digits, row_indices, kept = _crop_digits(rows, comps, params=params)
+    if not digits:
+        raise BlankImageError(BLANK_MESSAGE)
+    union = digits[0].box
+    for digit in digits[1:]:
+        union = union.union(digit.box)
+    found_digits = trace.digits_found(
+        kept,
+        len(digits),
+        len(row_indices),
+        {k: v for k, v in dropped.items() if v},
+        joined=joined,
+        split=len(pieces) - found,
+    )
+    stages = (
+        *front.stages,
+        *trace.erased_and_joined(lines, erased, mask, side),
+        found_digits,
+        trace.normalized(
+            np.stack([d.model_input for d in digits]),
+            f"Each digit on its own: strokes made about MNIST's {params.normalize.stroke_width:g} px "
+            "wide, slant halved, long side fit to 20 px and centre of mass at (14, 14).",
+        ),
+    )
+    return MultiPreprocessed(
+        **front.steps(),
+        ink=kept,
+        box=union,
+        model_input=digits[0].model_input,
+        digits=tuple(digits),
+        rows=tuple(row_indices),
+        trace=stages,
+    )
+
+
+def _crop_digits(rows: list[list[_Piece]], comps: _Components, *, params: Params
+                 ) -> tuple[list[DigitCrop], list[tuple[int, ...]], np.ndarray]:
+    """Each piece's model input: the digits in reading order, the rows as indices into them, and the
+    (H, W) bool ink they hold together."""
+    digits: list[DigitCrop] = []
+    row_indices: list[tuple[int, ...]] = []
+    kept = np.zeros(comps.labels.shape, bool)
+    for row in rows:
+        indices = []
+        for piece in row:
+            table = np.zeros(comps.count, bool)
+            table[piece.labels] = True
+            piece_mask = table[comps.labels[piece.box.slices]]  # (h, w) bool
+            if not piece_mask.any():
+                continue
+            kept[piece.box.slices] |= piece_mask
+            indices.append(len(digits))
+            model_input = _normalize_mask(piece_mask, params=params)[0]
+            digits.append(DigitCrop(box=_tight_box(piece_mask, piece.box), model_input=model_input))
+        if indices:
+            row_indices.append(tuple(indices))
+    return digits, row_indices, kept
+
+
+def digits_left_out(image, single: Preprocessed, *, params: Params | None = None) -> int:
+    """How many digits a picture holds when reading it as one digit leaves some of them out.
+
+    The Upload page uses it to suggest the whole-number mode when someone uploads "4096" as one digit.
+
+    Parameters
+    ----------
+    image : (H, W, 3) RGB or (H, W) gray uint8 ndarray, or anything ``load_image`` reads
+        The picture ``single`` was made from. Not modified.
+    single : Preprocessed
+        ``preprocess(image, threshold=...)``; its threshold method is used again here.
+
+    Returns
+    -------
+    int
+        The number of digits ``segment`` finds, when at least two of them are full-size digits clear
+        of the picture's edge and one of those lies mostly outside ``single.box``; 0 when the picture
+        looks like one digit (specks, a digit's own detached stroke and neighbours cut by the edge of
+        a grid cell do not make it several).
+    """
+    params = DEFAULT_PARAMS if params is None else params
+    try:
+        several = segment(image, threshold=single.method, params=params)  # type: ignore[arg-type]
+    except BlankImageError:
+        return 0
+    shape = several.gray.shape
+    tallest = max(d.box.h for d in several.digits)
+    full = [
+        d.box
+        for d in several.digits
+        if d.box.h >= params.segment.left_out_height_share * tallest and not _touches_border(d.box, shape)
+    ]
+    if len(full) < 2:
+        return 0
+    outside = [b for b in full if _overlap_area(b, single.box) < params.segment.left_out_outside_share * b.w * b.h]
+    return len(several.digits) if outside else 0

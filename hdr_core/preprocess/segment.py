@@ -1,0 +1,230 @@
+"""Whole numbers: the digits' pieces, joined, split where they touch, and ordered in rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .components import _Components, _touches_border, _weighted_median
+from .desk import _desk_bands, _desk_wedges, _is_background_blob
+from .lines import _is_line
+from .marks import _without_marks
+from .params import Params
+from .results import Box
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """Components forming one digit: their labels, and the box to take them from (for touching
+    digits split apart, only the columns of this digit)."""
+
+    labels: list[int]
+    box: Box
+    area: int
+
+
+def _tight_box(mask: np.ndarray, within: Box) -> Box:
+    """Box of the ink of ``mask`` (a crop taken at ``within``), in picture coordinates."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    return Box(
+        within.x + int(cols[0]), within.y + int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)
+    )
+
+
+def _overlap_area(a: Box, b: Box) -> int:
+    """Pixels two boxes share."""
+    w = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
+    h = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
+    return max(w, 0) * max(h, 0)
+
+
+def _sheet_edge_contact(comps: _Components, page: Box | None, sheet: np.ndarray | None) -> np.ndarray | None:
+    """(n,) int64: when the picture was cropped to a sheet found on a desk, each component's pixels on
+    the sheet's outline where the desk beyond a turned or tilted sheet was painted out (``sheet``, (H, W) bool;
+    zeros when none was); None when there is no sheet. That outline is the picture's edge as much as
+    the crop's border is."""
+    if page is None:
+        return None
+    if sheet is None:
+        return np.zeros(comps.count, np.int64)
+    outline = sheet & ~cv2.erode(sheet.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    return np.bincount(comps.labels[outline], minlength=comps.count)
+
+
+def _digit_pieces(
+    comps: _Components, shape: tuple[int, ...], sheet_contact: np.ndarray | None = None, *, params: Params
+) -> tuple[list[_Piece], dict[str, int]]:
+    """Components that can be (parts of) digits: no lines, desk/shadow regions, specks or dots; and how
+    many components of each kind were left out (only the kinds found).
+    ``sheet_contact``: see ``_sheet_edge_contact``; a component on the sheet's outline is not interior,
+    and its pixels there count as touching the picture's edge for the wedge rules."""
+    sizeable = [i for i in range(1, comps.count) if comps.area(i) >= params.locate.min_speck_area]
+    candidates = [i for i in sizeable if not _is_line(comps, i, shape, params=params)]
+    dropped = {"speck": comps.count - 1 - len(sizeable), "ruled or grid line": len(sizeable) - len(candidates)}
+    if not candidates:
+        return [], _found(dropped)
+    interior = [
+        i
+        for i in candidates
+        if not _touches_border(comps.box(i), shape) and (sheet_contact is None or not sheet_contact[i])
+    ]
+    reference, wedges = None, set()
+    if interior:
+        biggest = max(comps.area(i) for i in interior)
+        digits = [i for i in interior if comps.area(i) >= 0.1 * biggest]
+        reference = float(np.median([comps.stroke_width(i) for i in digits]))
+        size = float(np.median([max(comps.box(i).w, comps.box(i).h) for i in digits]))
+        wedges = _desk_wedges(comps, candidates, reference, size, sheet_contact, params=params)
+    bands = _desk_bands(comps, candidates, shape, reference, params=params)
+    before = len(candidates)
+    candidates = [
+        i
+        for i in candidates
+        if i not in bands and i not in wedges and not _is_background_blob(comps, i, shape, reference, params=params)[0]
+    ]
+    dropped["desk or shadow"] = before - len(candidates)
+    candidates, marks = _without_marks(comps, candidates, numbers=True, params=params)
+    dropped.update(marks)
+    if not candidates:
+        return [], _found(dropped)
+    # Specks and dots are tiny against a typical digit: the area of the component holding the median
+    # ink pixel (many specks hold little ink, so they cannot make themselves typical).
+    areas = [comps.area(i) for i in candidates]
+    typical = _weighted_median(areas, areas)
+    pieces = [
+        _Piece([i], comps.box(i), comps.area(i))
+        for i in candidates
+        if comps.area(i) >= params.segment.digit_speck_share * typical
+    ]
+    dropped["speck"] += len(candidates) - len(pieces)
+    return pieces, _found(dropped)
+
+
+def _found(counts: dict[str, int]) -> dict[str, int]:
+    """``counts`` without the kinds of which none were found."""
+    return {kind: count for kind, count in counts.items() if count}
+
+
+def _drop_faint(
+    pieces: list[_Piece], comps: _Components, ink_gray: np.ndarray, clean: np.ndarray, *, params: Params
+) -> list[_Piece]:
+    """The pieces whose ink stands out from the paper around them at least ``params.segment.faint_piece_share`` as
+    much as a typical piece's: the 90th percentile of its ink's brightness in ``ink_gray``
+    (ink bright), less the median of the non-ink pixels in its box widened by half its long side."""
+    if len(pieces) < 3:
+        return pieces
+    contrasts = []
+    for piece in pieces:
+        box = piece.box
+        ink = np.isin(comps.labels[box.slices], piece.labels)
+        pad = max(box.w, box.h) // 2
+        around = (slice(max(0, box.y - pad), box.y + box.h + pad), slice(max(0, box.x - pad), box.x + box.w + pad))
+        paper = ink_gray[around][~clean[around]]
+        level = float(np.median(paper)) if paper.size else 0.0
+        contrasts.append(float(np.percentile(ink_gray[box.slices][ink], 90)) - level)
+    typical = _weighted_median(contrasts, [piece.area for piece in pieces])
+    return [
+        piece for piece, contrast in zip(pieces, contrasts) if contrast >= params.segment.faint_piece_share * typical
+    ]
+
+
+def _typical_height(pieces: list[_Piece]) -> float:
+    """Height of a typical digit: the median weighted by ink, so that many specks cannot sway it."""
+    return _weighted_median([p.box.h for p in pieces], [p.area for p in pieces])
+
+
+def _join_pieces(pieces: list[_Piece], height: float, slope: float = 0.0, *, params: Params) -> list[_Piece]:
+    """Join pieces of one digit: they overlap horizontally and are close vertically, heights taken
+    across the rows' ``slope`` (dy/dx, see ``_row_slope``) so that on a tilted photo a digit is not
+    joined to its neighbour in the next row."""
+    pieces = list(pieces)
+
+    def level(box: Box) -> float:  # the box's top, measured from the row line through x = 0
+        return box.y - slope * (box.x + box.w / 2)
+
+    merged = True
+    while merged:
+        merged = False
+        for a in range(len(pieces)):
+            for b in range(a + 1, len(pieces)):
+                pa, pb = pieces[a], pieces[b]
+                overlap = min(pa.box.x + pa.box.w, pb.box.x + pb.box.w) - max(pa.box.x, pb.box.x)
+                narrower = min(pa.box.w, pb.box.w)
+                top_a, top_b = level(pa.box), level(pb.box)
+                vertical_gap = max(top_a, top_b) - min(top_a + pa.box.h, top_b + pb.box.h)
+                if (
+                    overlap >= params.segment.join_overlap * narrower
+                    and vertical_gap <= params.segment.join_gap * height
+                ):
+                    pieces[a] = _Piece(pa.labels + pb.labels, pa.box.union(pb.box), pa.area + pb.area)
+                    del pieces[b]
+                    merged = True
+                    break
+            if merged:
+                break
+    return pieces
+
+
+def _split_touching(pieces: list[_Piece], comps: _Components, height: float, *, params: Params) -> list[_Piece]:
+    """Cut pieces much wider than the digits are tall into touching digits, at the emptiest columns."""
+    out: list[_Piece] = []
+    for piece in pieces:
+        row_height = max(height, 0.5 * piece.box.h)
+        if piece.box.w <= params.segment.touching_aspect * row_height:
+            out.append(piece)
+            continue
+        count = max(2, int(round(piece.box.w / (params.segment.digit_aspect * row_height))))
+        mask = np.isin(comps.labels[piece.box.slices], piece.labels)
+        profile = mask.sum(axis=0).astype(np.float64)
+        profile = np.convolve(profile, np.ones(3) / 3, mode="same")
+        cuts = []
+        step = piece.box.w / count
+        for k in range(1, count):
+            centre = int(round(k * step))
+            half = max(1, int(step * 0.35))
+            lo, hi = max(1, centre - half), min(piece.box.w - 1, centre + half)
+            cuts.append(lo + int(np.argmin(profile[lo:hi])) if hi > lo else centre)
+        edges = [0, *cuts, piece.box.w]
+        for lo, hi in zip(edges[:-1], edges[1:]):
+            if hi - lo < 2:
+                continue
+            x0 = piece.box.x + lo
+            out.append(_Piece(piece.labels, Box(x0, piece.box.y, hi - lo, piece.box.h), piece.area))
+    return out
+
+
+def _row_slope(pieces: list[_Piece], height: float, *, params: Params) -> float:
+    """How much the rows climb or fall, dy/dx: the median over the pieces of the link to the nearest
+    piece on their right (within ``params.segment.row_link_reach`` digit heights, at most
+    ``params.segment.max_row_slope`` steep).
+    A photo taken at an angle, or a number written askew, tilts every row the same way; 0 when
+    fewer than two pieces have such a neighbour (one digit per row)."""
+    centres = np.array([(p.box.x + p.box.w / 2, p.box.y + p.box.h / 2) for p in pieces], np.float64)
+    slopes = []
+    for x, y in centres:
+        dx, dy = centres[:, 0] - x, centres[:, 1] - y
+        distance = np.where((dx > 0) & (np.abs(dy) <= params.segment.max_row_slope * dx), np.hypot(dx, dy), np.inf)
+        nearest = int(np.argmin(distance))
+        if distance[nearest] <= params.segment.row_link_reach * height:
+            slopes.append(dy[nearest] / dx[nearest])
+    return float(np.median(slopes)) if len(slopes) >= 2 else 0.0
+
+
+def _rows(pieces: list[_Piece], height: float, *, params: Params) -> list[list[_Piece]]:
+    """Group pieces into rows (by gaps between vertical centres, measured across the rows' common
+    slope), each sorted left to right."""
+    slope = _row_slope(pieces, height, params=params)
+
+    def across(piece: _Piece) -> float:  # the centre's height above the row line through x = 0
+        return piece.box.y + piece.box.h / 2 - slope * (piece.box.x + piece.box.w / 2)
+
+    ordered = sorted(pieces, key=across)
+    rows: list[list[_Piece]] = [[ordered[0]]]
+    for piece in ordered[1:]:
+        if across(piece) - across(rows[-1][-1]) > params.segment.row_gap * height:
+            rows.append([])
+        rows[-1].append(piece)
+    return [sorted(row, key=lambda p: p.box.x) for row in rows]

@@ -1,0 +1,302 @@
+"""Tests for hdr_core.preprocess: whole numbers."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from hdr_core import preprocess as pp
+from hdr_core.errors import BlankImageError
+from hdr_core.preprocess import Box
+
+from .drawing import (
+    _marked,
+    _number,
+    _photographed,
+    _turned,
+    _turned_sheet,
+    assert_model_input,
+    box_of,
+    digit_mask,
+    iou,
+    render,
+)
+
+
+def test_segment_one_row():
+    gray, truths = _number(["2026"])
+    result = pp.segment(gray)
+    assert isinstance(result, pp.MultiPreprocessed) and isinstance(result, pp.Preprocessed)
+    assert result.rows == ((0, 1, 2, 3),)
+    for digit, truth in zip(result.digits, truths[0]):
+        assert iou(digit.box, truth) > 0.85
+        assert_model_input(digit.model_input)
+    assert np.array_equal(result.model_input, result.digits[0].model_input)
+    assert result.box == result.digits[0].box.union(result.digits[-1].box).union(result.digits[1].box).union(
+        result.digits[2].box
+    )
+
+
+def test_segment_leaves_out_a_desk_beside_the_page():
+    # The page did not fill the frame: a dark desk along the left side and the bottom, as deep as
+    # the margin around the number.
+    gray, truths = _number(["2026"])
+    depth = gray.shape[0] // 6
+    gray = np.pad(gray, ((0, depth), (depth, 0)), constant_values=50)
+    gray = np.clip(gray + np.random.default_rng(0).normal(0, 4, gray.shape), 0, 255).astype(np.uint8)
+    result = pp.segment(gray)
+    assert result.rows == ((0, 1, 2, 3),)
+    for digit, truth in zip(result.digits, truths[0]):
+        assert iou(digit.box, Box(truth.x + depth, truth.y, truth.w, truth.h)) > 0.85
+
+
+@pytest.mark.parametrize("method", pp.THRESHOLD_METHODS)
+def test_segment_two_rows(method):
+    gray, truths = _number(["12", "3457"])
+    result = pp.segment(gray, threshold=method)
+    assert result.rows == ((0, 1), (2, 3, 4, 5))
+    for digit, truth in zip(result.digits, truths[0] + truths[1]):
+        assert iou(digit.box, truth) > 0.85
+
+
+@pytest.mark.parametrize("line_gap", [90, 50], ids=["spaced", "dense"])
+@pytest.mark.parametrize("degrees", [-20, -15, 15, 20])
+def test_segment_follows_rows_written_or_photographed_askew(degrees, line_gap):
+    # Three rows tilted by up to 20 degrees: each row's end is lower (or higher) than the next row's
+    # start, so rows cannot be told apart by height alone, only across their common slope; written
+    # densely, a digit's box also overlaps its neighbour's in the next row, which must not join them.
+    rows = ["2026", "1234", "98765"]
+    gray, truths = _number(rows, line_gap=line_gap)
+    photo, matrix = _turned(gray, degrees)
+    result = pp.segment(photo)
+    assert [len(row) for row in result.rows] == [4, 4, 5]
+    for digit, truth in zip(result.digits, [t for row in truths for t in row]):
+        centre = matrix @ (truth.x + truth.w / 2, truth.y + truth.h / 2, 1.0)
+        assert digit.box.x <= centre[0] <= digit.box.x + digit.box.w  # the right digit, in reading order
+        assert digit.box.y <= centre[1] <= digit.box.y + digit.box.h
+
+
+@pytest.mark.parametrize("degrees", [-10, 0, 6])
+def test_segment_reads_a_number_on_squared_paper_photographed_at_a_tilt(degrees):
+    # Squared paper all over the picture, the number written on it, the photo taken turned: the grid's
+    # lines cross every digit and join them all into one piece unless they are found and erased.
+    gray, truths = _number(["2026"], thickness=5)
+    height, width = gray.shape
+    grid = np.full((3 * height, 3 * width), 235, np.uint8)
+    for at in range(0, 3 * max(height, width), 25):
+        cv2.line(grid, (0, at), (3 * width, at), 160, 1)
+        cv2.line(grid, (at, 0), (at, 3 * height), 160, 1)
+    middle = grid[height:2 * height, width:2 * width]
+    middle[gray < 128] = gray[gray < 128]
+    matrix = cv2.getRotationMatrix2D((1.5 * width, 1.5 * height), degrees, 1.0)
+    turned = cv2.warpAffine(grid, matrix, (3 * width, 3 * height), borderValue=235)
+    top, left = height - height // 4, width - width // 8
+    photo = turned[top:2 * height + height // 4, left:2 * width + width // 8]
+    photo = np.clip(photo + np.random.default_rng(4).normal(0, 3, photo.shape), 0, 255).astype(np.uint8)
+    result = pp.segment(photo)
+    assert result.rows == ((0, 1, 2, 3),)
+    for digit, truth in zip(result.digits, truths[0]):
+        centre = matrix @ (width + truth.x + truth.w / 2, height + truth.y + truth.h / 2, 1.0) - (left, top)
+        assert digit.box.x <= centre[0] <= digit.box.x + digit.box.w
+        assert digit.box.y <= centre[1] <= digit.box.y + digit.box.h
+        assert digit.box.h <= 1.3 * truth.h  # the digit alone, not a stretch of grid line with it
+
+
+def test_segment_reads_a_number_on_ruled_paper_with_a_line_cut_by_the_picture_edge():
+    # Written with a ballpoint across ruled lines, the 2s' feet on one; the photo's top edge runs along
+    # a line, so half of it shows, in bits too short to be found as a line. Those bits must not count
+    # as part of the number, or the number's box spans the picture and every line looks like its own.
+    ink = np.zeros((400, 900), np.uint8)
+    cv2.putText(ink, "2026", (80, 300), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 6, 255, 4, cv2.LINE_AA)
+    paper = np.full(ink.shape, 232, np.uint8)
+    for y in range(0, 400, 50):
+        cv2.line(paper, (0, y), (899, y), 165, 2, cv2.LINE_AA)
+    photo = np.where(ink > 127, 50, paper).astype(np.float64)
+    photo = np.clip(photo + np.random.default_rng(5).normal(0, 5, photo.shape), 0, 255).astype(np.uint8)
+    result = pp.segment(photo)
+    assert result.rows == ((0, 1, 2, 3),)
+    text = box_of(ink > 127)
+    for digit in result.digits:
+        assert digit.box.y >= text.y - 3 and digit.box.y + digit.box.h <= text.y + text.h + 3
+        assert digit.box.w < text.w / 3
+
+
+@pytest.mark.parametrize("rows, degrees", [(["2026"], 10), (["2026"], 14), (["2026"], -10), (["31415", "926"], 10),
+                                           (["31415", "926"], -10), (["12", "3457"], 10), (["12", "3457"], -10),
+                                           # the sheet's edge cuts a thin triangle of desk off two corners
+                                           (["12", "3457"], 14), (["12", "3457"], -14), (["31415", "926"], 17),
+                                           (["31415", "926"], -17)])
+def test_segment_leaves_out_the_desk_beside_a_turned_sheet(rows, degrees):
+    photo = _turned_sheet(rows, degrees)
+    assert photo[0, 0] < 100 or photo[0, -1] < 100  # desk shows in the corners
+    result = pp.segment(photo)
+    assert [len(row) for row in result.rows] == [len(r) for r in rows]
+    heights = [d.box.h for d in result.digits]
+    assert max(heights) < 1.3 * min(heights)  # digits only: no strip of desk or sheet edge among them
+
+
+@pytest.mark.parametrize("rows", [["7147"], ["1471", "7741"], ["4774"], ["71", "17"]])
+def test_segment_keeps_digits_in_the_corners_of_a_tight_crop(rows):
+    # A 1 or a 7 touching two sides at a corner of the picture is a digit, not a corner of desk.
+    gray, _ = _number(rows)
+    ys, xs = np.nonzero(gray < 128)
+    crop = gray[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    result = pp.segment(crop)
+    assert [len(row) for row in result.rows] == [len(r) for r in rows]
+
+
+def test_segment_ignores_dots_and_specks():
+    gray, truths = _number(["314"], gap=40)
+    right_of_three = truths[0][0].x + truths[0][0].w + 15
+    bottom = truths[0][0].y + truths[0][0].h
+    cv2.circle(gray, (right_of_three, bottom - 4), 4, 25, -1)  # "3.14"
+    gray[5, 5] = gray[-6, -8] = 25
+    result = pp.segment(gray)
+    assert len(result.digits) == 3
+
+
+def test_segment_joins_a_detached_bar():
+    """A 5 whose top bar was written without touching the body."""
+    gray = np.full((160, 260), 235, np.uint8)
+    cv2.line(gray, (40, 30), (40, 130), 25, 7)  # a "1"
+    cv2.line(gray, (110, 30), (160, 30), 25, 7)  # the 5's bar...
+    cv2.line(gray, (112, 42), (110, 75), 25, 7)  # ...detached from its body
+    cv2.ellipse(gray, (130, 100), (26, 28), 0, -120, 150, 25, 7)
+    cv2.line(gray, (200, 30), (220, 130), 25, 7)  # another "1"
+    result = pp.segment(gray)
+    assert result.rows == ((0, 1, 2),)
+    assert result.digits[1].box.y <= 30 and result.digits[1].box.y + result.digits[1].box.h >= 125
+
+
+@pytest.mark.parametrize("mark", ["box", "comb", "circle", "underline"])
+def test_segment_leaves_out_boxes_circles_and_underlines(mark):
+    """A number in an answer box, in a form's row of boxes (one per digit), circled or underlined:
+    the marks are no digits, and were read as a 0 or a 2 (a comb of boxes, as one more digit)."""
+    gray, truths = _number(["2026"])
+    gray = np.pad(gray, 60, constant_values=235)
+    boxes = [Box(b.x + 60, b.y + 60, b.w, b.h) for b in truths[0]]
+    whole = boxes[0].union(boxes[-1])
+    if mark == "comb":
+        half = (boxes[1].x - boxes[0].x) // 2
+        for b in boxes:
+            cx, cy = b.x + b.w // 2, b.y + b.h // 2
+            cv2.rectangle(gray, (cx - half, cy - b.h // 2 - 15), (cx + half, cy + b.h // 2 + 15), 25, 3)
+    else:
+        gray = _marked(gray, whole, mark, ink=25, width=4)
+    result = pp.segment(gray)
+    assert result.rows == ((0, 1, 2, 3),)
+    for digit, truth in zip(result.digits, boxes):
+        assert iou(digit.box, truth) > 0.85
+
+
+def test_segment_splits_touching_digits():
+    gray, _ = _number(["00"], gap=-22)  # overlapping zeros: one connected component
+    count, _ = cv2.connectedComponents((gray < 128).astype(np.uint8))
+    assert count == 2  # background + one blob
+    result = pp.segment(gray)
+    assert len(result.digits) == 2
+    assert result.digits[0].box.x < result.digits[1].box.x
+
+
+def test_segment_blank_is_reported():
+    with pytest.raises(BlankImageError, match="No ink found"):
+        pp.segment(np.full((100, 300), 240, np.uint8))
+
+
+def test_a_whole_number_read_as_one_digit_says_how_many_digits_it_holds():
+    gray, _ = _number(["4096"])
+    single = pp.preprocess(gray)
+    assert pp.digits_left_out(gray, single) == 4
+    gray, _ = _number(["12", "3457"])
+    assert pp.digits_left_out(gray, pp.preprocess(gray, threshold="otsu")) == 6
+
+
+def test_one_digit_leaves_nothing_out():
+    for text in "1478":
+        gray = render(digit_mask(text, size=(200, 160)), 30, 230)
+        assert pp.digits_left_out(gray, pp.preprocess(gray)) == 0, text
+
+
+def test_a_digit_drawn_in_two_strokes_is_not_several_digits():
+    gray = np.full((200, 180), 235, np.uint8)
+    cv2.ellipse(gray, (90, 100), (45, 70), 0, 100, 260, 25, 9)  # a "0" whose two halves do not meet
+    cv2.ellipse(gray, (90, 100), (45, 70), 0, -75, 75, 25, 9)
+    single = pp.preprocess(gray)
+    assert len(pp.segment(gray).digits) == 2  # read as a number it would be two pieces...
+    assert pp.digits_left_out(gray, single) == 0  # ...but the one-digit reading kept both
+
+
+def test_neighbours_cut_by_a_grid_cell_edge_are_not_left_out_digits():
+    gray = render(digit_mask("2", size=(160, 160), scale=3, thickness=7), 30, 230)
+    gray[30:130, 146:160] = 30  # most of the next cell's digit, cut by the border
+    gray[40:120, 0:8] = 30  # and the previous one's
+    single = pp.preprocess(gray)
+    assert pp.digits_left_out(gray, single) == 0
+
+
+@pytest.mark.parametrize(
+    ("relative", "row_lengths"),
+    [
+        ("real-dev/gzm1997_hand-writing-digits/input.jpg", (6, 8, 3)),
+        ("real-dev/dFAk0_MNIST-dataset-training/my_digits_test/2026.png", (4,)),
+        ("real-dev/dFAk0_MNIST-dataset-training/my_digits_test/6666.png", (4,)),
+    ],
+)
+@pytest.mark.parametrize("method", ["mean", "otsu"])
+def test_segment_real_numbers(data_file, relative, row_lengths, method):
+    result = pp.segment(pp.load_image(data_file(relative)), threshold=method)
+    assert tuple(len(row) for row in result.rows) == row_lengths
+    for row in result.rows:
+        xs = [result.digits[i].box.x for i in row]
+        assert xs == sorted(xs)
+    for digit in result.digits:
+        assert_model_input(digit.model_input)
+
+
+@pytest.mark.parametrize("how", ["perspective", "gradient", "lit_from_left", "lit_from_top", "far", "desk", "on_desk",
+                                 "on_grey_desk", "on_grey_desk_lit_from_left"])
+def test_segment_real_number_photographed_again(data_file, how):
+    # The sheet lies on a light-grey desk that is brighter beside it: found as a sheet on a darker desk
+    # around it, its outline takes in a wedge of desk, which must not become the only "digit"; and the
+    # speckled shade of the desk or of a paper corner must not become extra digits. Lit from one side, the
+    # lit desk is as bright as the shaded paper, and the sheet must not be taken for the ink. On a mid-grey desk
+    # lit from one side, the sheet is found with some of its light-grey desk, whose rim is darker than the paper.
+    photo = _photographed(pp.load_image(data_file("real-dev/gzm1997_hand-writing-digits/input.jpg")), how)
+    result = pp.segment(photo)
+    assert tuple(len(row) for row in result.rows) == (6, 8, 3)
+
+
+@pytest.mark.parametrize("mark", ["box", "underline"])
+def test_segment_real_number_boxed_or_underlined(data_file, mark):
+    """The real photo of three rows of digits, with a box drawn round all of them, or each row
+    underlined in the same pen."""
+    photo = pp.load_image(data_file("real-dev/gzm1997_hand-writing-digits/input.jpg"))
+    plain = pp.segment(photo)
+    gray = pp.to_grayscale(photo)
+    ink = int(np.percentile(gray, 1))
+    if mark == "box":
+        marked = _marked(gray, plain.box, "box", ink=ink, width=max(2, gray.shape[1] // 300))
+    else:
+        marked = gray.copy()
+        for row in plain.rows:  # level, clear of the row's lowest digit by a third of a digit's height
+            boxes = [plain.digits[i].box for i in row]
+            y = round(max(b.y + b.h for b in boxes) + np.median([b.h for b in boxes]) / 3)
+            right = boxes[-1].x + boxes[-1].w + 10
+            cv2.line(marked, (boxes[0].x - 10, y), (right, y), ink, max(2, gray.shape[1] // 300))
+    result = pp.segment(marked)
+    assert tuple(len(row) for row in result.rows) == (6, 8, 3)
+    for digit, before in zip(result.digits, plain.digits):
+        assert iou(digit.box, before.box) > 0.9
+
+
+@pytest.mark.parametrize(
+    ("relative", "digits"),
+    [
+        ("real-dev/gzm1997_hand-writing-digits/input.jpg", 17),
+        ("real-dev/dFAk0_MNIST-dataset-training/my_digits_test/2026.png", 4),
+    ],
+)
+def test_real_numbers_read_as_one_digit_are_flagged(data_file, relative, digits):
+    image = pp.load_image(data_file(relative))
+    assert pp.digits_left_out(image, pp.preprocess(image)) == digits
