@@ -10,6 +10,7 @@ rejected picture) to one ``.npz``. Run it at the old commit with ``--save``, at 
     HDR_DATA_DIR=../shared/data PYTHONPATH=/tmp/hdr-before python benchmarks/identity_check.py --save /tmp/before.npz
     HDR_DATA_DIR=../shared/data python benchmarks/identity_check.py --against /tmp/before.npz
 
+Both sides can also run at once, each with ``--save``, and be compared with ``--against OLD --saved NEW``.
 Only the public API is used (``load_image``, ``preprocess``, ``segment``), so the same file runs on both
 sides. ``--every N`` uses every Nth real-dev digit for the photo conditions (default all: about 20 minutes
 on 2 cores). This is a measurement, not a test: it needs ``HDR_DATA_DIR``.
@@ -58,14 +59,16 @@ def collect(every: int, conditions: list[str] | None) -> dict[str, np.ndarray | 
     from hdr_core import preprocess, realdev
 
     samples = realdev.load_real_dev()
+    folder = realdev.real_dev_dir()
     out: dict[str, np.ndarray | str] = {}
     images = {}
     for sample in samples:
         image = preprocess.load_image(sample.path)
         function = preprocess.segment if sample.kind == "multi" else preprocess.preprocess
-        out[f"real-dev/{sample.path.name}"] = _read(function, image)
+        name = sample.path.relative_to(folder).as_posix()  # file names repeat across the set's folders
+        out[f"real-dev/{name}"] = _read(function, image)
         if sample.kind != "multi":
-            images[sample.path.name] = image
+            images[name] = image
     table = _conditions()
     names = list(images)[::every]
     for condition in conditions or list(table):
@@ -82,12 +85,17 @@ def main() -> None:
     side = parser.add_mutually_exclusive_group(required=True)
     side.add_argument("--save", type=Path, help="write the model inputs here (.npz)")
     side.add_argument("--against", type=Path, help="compare with the model inputs saved here")
+    parser.add_argument("--saved", type=Path, help="with --against: compare these saved inputs instead of running")
     parser.add_argument("--every", type=int, default=1, help="every Nth real-dev digit for the photo conditions")
     parser.add_argument("--conditions", nargs="+", help="only these photo conditions (default all)")
     args = parser.parse_args()
 
-    found = collect(args.every, args.conditions)
-    arrays = {key: (np.array(value) if isinstance(value, str) else value) for key, value in found.items()}
+    if args.saved:
+        with np.load(args.saved) as saved:
+            arrays = {key.replace("|", "/"): saved[key] for key in saved.files}
+    else:
+        found = collect(args.every, args.conditions)
+        arrays = {key: (np.array(value) if isinstance(value, str) else value) for key, value in found.items()}
     if args.save:
         np.savez_compressed(args.save, **{key.replace("/", "|"): value for key, value in arrays.items()})
         print(json.dumps({"saved": str(args.save), "pictures": len(arrays)}))
