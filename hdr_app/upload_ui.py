@@ -186,6 +186,8 @@ class Steps:
         one digit leaves some out (``preprocess.digits_left_out``); 0 otherwise.
     stages : tuple of ShownStage
         The stages that ran, in order, from the preprocessing's trace: exactly the images it used.
+    reading : str
+        Why these stages: a clean picture read the textbook way, or the evidence for the corrective ones.
     """
 
     width: int
@@ -211,6 +213,7 @@ class Steps:
     whole_width: int = 0
     whole_height: int = 0
     stages: tuple[ShownStage, ...] = ()
+    reading: str = ""
 
     @property
     def first_image(self) -> tuple[bytes, float]:
@@ -596,6 +599,7 @@ def _make_steps(result: preprocess.Preprocessed, *, exif_turned: bool = False, d
         whole_width=int(width if uncropped is None else uncropped.shape[1]),
         whole_height=int(height if uncropped is None else uncropped.shape[0]),
         stages=stages,
+        reading=result.reading,
     )
 
 
@@ -1069,6 +1073,8 @@ def pipeline_ui(result: FileResult) -> None:
         for column, number in zip(columns, range(first, min(first + 3, len(stages)))):
             stage = stages[number]
             _step(column, number + 1, stage.title, stage.image, stage.caption, aspect=stage.aspect)
+    if steps.reading:
+        st.caption(f"**Why these steps:** {steps.reading}")
 
 
 def prediction_ui(result: FileResult) -> None:

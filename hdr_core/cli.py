@@ -540,6 +540,7 @@ def _predict_one(predictor, path: str, threshold: str) -> dict[str, Any]:
         probabilities=[round(float(p), 6) for p in prediction.probabilities],
         box=prepared.box.as_list(),
         steps=[stage.as_dict() for stage in prepared.trace],
+        reading=prepared.reading,
     )
     return record
 
@@ -565,7 +566,7 @@ def _predict_multi(predictor, path: str, threshold: str) -> dict[str, Any]:
         digits.append(entry)
     number = "/".join("".join(labels[i] for i in row) for row in segmented.rows)
     steps = [stage.as_dict() for stage in segmented.trace]
-    return {"path": path, "number": number, "digits": digits, "steps": steps}
+    return {"path": path, "number": number, "digits": digits, "steps": steps, "reading": segmented.reading}
 
 
 def _describe_prediction(record: dict[str, Any]) -> str:

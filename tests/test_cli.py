@@ -267,7 +267,7 @@ def test_predict_multi_reads_a_whole_number(capsys, images):
     status, out, _ = _run(capsys, "predict", "--json", "--multi", str(images["number"]), str(images["blank"]))
     assert status == 2
     number, blank = _records(out)
-    assert set(number) == {"path", "number", "digits", "steps"}
+    assert set(number) == {"path", "number", "digits", "steps", "reading"}
     stages = [step["stage"] for step in number["steps"]]
     assert stages[:4] == ["load", "grayscale", "threshold", "invert"] and stages[-2:] == ["digits", "normalize"]
     assert all(step["reason"] for step in number["steps"])

@@ -208,12 +208,15 @@ class Cleaned:
         The flat background's level (ink bright) when the picture was drawn digitally; None for photos.
     shaded : float
         The share of the picture measured against a shadow's local level on a flat background (0 otherwise).
+    on_even_paper : bool
+        Measured against one paper level, on a clean picture (``stand_out_from_paper``).
     """
 
     mask: np.ndarray
     level: float | None
     flat: int | None
     shaded: float = 0.0
+    on_even_paper: bool = False
 
 
 def _clean_ink(ink: np.ndarray, ink_gray: np.ndarray, flat: int | None, inverted: bool, *, params: Params) -> Cleaned:
@@ -243,6 +246,34 @@ def _clean_ink(ink: np.ndarray, ink_gray: np.ndarray, flat: int | None, inverted
     if level is None:
         return Cleaned(np.zeros(ink.shape, bool), None, flat, shaded_share)
     return Cleaned(ink & (contrast >= level), float(level), flat, shaded_share)
+
+
+def stand_out_from_paper(ink: np.ndarray, ink_gray: np.ndarray, paper: float, *, params: Params) -> Cleaned:
+    """The ink pixels that stand clearly apart from an even paper's level: the threshold's ink, less its faint
+    rim (on a clean picture, where one level is the paper everywhere).
+
+    Parameters
+    ----------
+    ink : (H, W) bool ndarray
+        The threshold's ink (``auto_invert(...).ink``).
+    ink_gray : (H, W) uint8 ndarray
+        Grayscale with the ink bright.
+    paper : float
+        The paper's level in ``ink_gray``.
+
+    Returns
+    -------
+    Cleaned
+        ``mask``: the pixels of ``ink`` at least ``params.clean.ink_share`` of the strong ink's
+        contrast (the ``strong_ink_percentile`` of the ink's pixels) brighter than the paper; ``level``
+        that contrast in grey levels; ``flat`` the paper's level.
+    """
+    contrast = ink_gray.astype(np.float32) - np.float32(paper)
+    if not ink.any():
+        return Cleaned(ink, None, int(round(paper)), on_even_paper=True)
+    strong = float(np.percentile(contrast[ink], params.contrast.strong_ink_percentile))
+    level = params.clean.ink_share * strong
+    return Cleaned(ink & (contrast >= level), level, int(round(paper)), on_even_paper=True)
 
 
 def _grown_from(mask: np.ndarray, seeds: np.ndarray) -> np.ndarray:

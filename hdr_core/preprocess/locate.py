@@ -102,6 +102,21 @@ def locate_digit(ink: np.ndarray, *, params: Params) -> Located | None:
     )
 
 
+def locate_blob(ink: np.ndarray, *, params: Params) -> Located | None:
+    """The textbook's locating, for a clean picture: the blob of ink and the pieces near it (a 5's bar),
+    specks dropped; nothing erased, joined or cut. ``ink``: (H, W) bool. None when there is no ink."""
+    mask = ink.astype(np.uint8)
+    comps = _components(mask)
+    sizeable = [i for i in range(1, comps.count) if comps.area(i) >= params.locate.min_speck_area]
+    candidates = _drop_specks(comps, sizeable, params=params)
+    if not candidates:
+        return None
+    keep, box = _assemble_digit(comps, candidates, mask.shape, params=params)
+    dropped = {"speck": comps.count - 1 - len(candidates), "piece away from the digit": len(candidates) - len(keep)}
+    return Located(lines=None, erased=mask, joined=mask, join_side=0, stripped=mask, ink=_labels_mask(comps, keep),
+                   box=box, dropped={kind: count for kind, count in dropped.items() if count})
+
+
 def _digit_candidates(
     comps: _Components, shape: tuple[int, ...], *, params: Params
 ) -> tuple[list[int], dict[str, int]]:

@@ -37,6 +37,40 @@ class BlankParams:
     # pictures: a thin-pen digit small in a photo of overexposed paper can be as little as 0.03% of the pixels.
     tail_share: float = 0.0001
     min_digit_side_share: float = 0.03  # a "digit" shorter than 3% of the picture's long side is a speck
+    # A picture holds something to read when the two sides of Otsu's split stand apart by this many times
+    # the noise (pure noise splits into sides about 1.6 noise apart)...
+    noise_multiple: float = 5
+    min_levels: float = 3  # ...and at least this many grey levels (a faint pencil on clean paper is 10 or more)
+
+
+@dataclass(frozen=True)
+class CleanParams:
+    """When a picture is clean (``evidence.clean_reason``): then only the textbook's stages read it."""
+
+    # The paper is even: its levels, this share of the short side (or a stroke's width) away from the ink's
+    # core, past its anti-aliased rim...
+    paper_inset: float = 0.02
+    paper_spread_share: float = 0.2  # ...span (p5..p95) at most this share of the ink's contrast...
+    paper_spread_noise: float = 4  # ...or this many times the noise...
+    paper_spread_floor: float = 6  # ...or this many grey levels, whichever is largest;
+    paper_taken_share: float = 0.005  # the threshold takes at most this share of the picture there for ink,
+    taken_noise: float = 3  # counting the paper this many times the noise off its level (ringing is nearer).
+    # The ink has one level: at most this share of the ink's side of Otsu's split lies beyond its median by over
+    # half the contrast (strokes inside a shadow the split also took for ink lie there).
+    ink_tail_share: float = 0.05
+    # The picture's edge is mostly paper: ink covers at most this share of its outermost pixels (a tight crop's
+    # strokes touch it in places; a tight, bold "1" with a flag covers up to about 0.38 of it).
+    border_share: float = 0.4
+    # The largest patch of ink is strokes: thinner than this share of its long side (a bold digit's strokes are
+    # up to a quarter of it; a sheet, a desk or a shadow's patch taken for ink are thicker)...
+    stroke_share: float = 0.25
+    max_holes: int = 2  # ...with at most this many loops (an 8's two; ink round many pieces of paper is paper).
+    # When the first choice of ink covers most of the picture's edge, the other side is tried as the ink if it
+    # covers at most this share of the picture (a bold digit filling a tight crop; not the paper itself).
+    flip_ink_share: float = 0.7
+    # On a clean picture a pixel is ink when it lies at least this share of the way from the paper's level to
+    # the strong ink's: half way, where an anti-aliased edge crosses the stroke's true edge.
+    ink_share: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -90,10 +124,11 @@ class SheetParams:
     # Light falling off across a desk: the tests are tried again on the picture divided by a plane fitted to
     # the log brightness of the outermost work pixels, refitted without this share lying furthest above it.
     light_border_trim: float = 0.3
-    # A dark sheet (a slate) on a lighter desk must also be a polygon of at most this many corners...
-    dark_corners: int = 6
-    dark_slack: float = 0.01  # ...within this share of its perimeter...
-    dark_marks: float = 0.01  # ...with bright marks (chalk) on at least this share of it
+    # A sheet is straight-sided: its outline is a polygon of at most this many corners (a quadrilateral, even
+    # in perspective; a bright blob of a digit is rounded)...
+    corners: int = 6
+    slack: float = 0.01  # ...within this share of its perimeter
+    dark_marks: float = 0.01  # a dark sheet (a slate) has bright marks (chalk) on at least this share of it
 
 
 @dataclass(frozen=True)
@@ -224,6 +259,7 @@ class Params:
     load: LoadParams = field(default_factory=LoadParams)
     grayscale: GrayscaleParams = field(default_factory=GrayscaleParams)
     blank: BlankParams = field(default_factory=BlankParams)
+    clean: CleanParams = field(default_factory=CleanParams)
     inversion: InversionParams = field(default_factory=InversionParams)
     contrast: ContrastParams = field(default_factory=ContrastParams)
     sheet: SheetParams = field(default_factory=SheetParams)

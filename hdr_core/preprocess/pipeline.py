@@ -6,7 +6,7 @@ Each stage is a function of its own module; this file only calls them in order a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +15,12 @@ from ..errors import BlankImageError, ImageError
 from . import trace
 from .blank import BLANK_MESSAGE, _looks_blank
 from .components import _Components, _components, _touches_border
-from .contrast import _clean_ink
+from .contrast import _clean_ink, stand_out_from_paper
+from .evidence import Look, border_share, clean_reason, look
 from .grayscale import _as_uint8_image, _grayscale, _histogram
 from .inversion import _auto_invert, _flat_background, _ink_is_dark
 from .loading import MIN_IMAGE_SIDE, load_image
-from .locate import _erase_and_join, locate_digit
+from .locate import _erase_and_join, locate_blob, locate_digit
 from .normalize import _normalize_mask
 from .params import DEFAULT_PARAMS, Params
 from .results import Box, DigitCrop, Inversion, MultiPreprocessed, Preprocessed, Stage, ThresholdMethod
@@ -54,6 +55,8 @@ class _Front:
     page: Box | None
     sheet: np.ndarray | None  # (H, W) bool: the sheet in a page crop whose desk corners were painted out
     stages: tuple[Stage, ...]
+    textbook: bool  # a clean picture: only the textbook's stages ran
+    reading: str  # why: the evidence (``clean_reason``)
 
     def steps(self) -> dict:
         """The step images and facts that ``Preprocessed`` and ``MultiPreprocessed`` both report."""
@@ -66,10 +69,13 @@ class _Front:
             inverted=self.inversion.inverted,
             invert_reason=self.inversion.reason,
             page=self.page,
+            reading=self.reading,
         )
 
 
-def _front(image, threshold: str, *, params: Params) -> _Front:
+def _front(image, threshold: str, *, numbers: bool = False, params: Params) -> _Front:
+    """The stages up to the ink that stands out. A clean picture (``clean_reason``) stops after the
+    textbook's threshold and inversion; any other runs the corrective stages its evidence calls for."""
     _check_method(threshold)
     if isinstance(image, (str, Path, bytes, bytearray, memoryview)) or hasattr(image, "read"):
         image = load_image(image, params=params)
@@ -79,38 +85,51 @@ def _front(image, threshold: str, *, params: Params) -> _Front:
             f"The image is only {original.shape[1]}x{original.shape[0]} pixels: too small to hold a digit. "
             f"Use at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE} pixels."
         )
-    stages = [trace.loaded(original)]
+    loaded = trace.loaded(original)
     gray, how = _grayscale(original, params=params)
     hist = _histogram(gray)
-    page, sheet_mask = None, None
-    dark_ink: bool | None = _ink_is_dark(gray, hist, params=params)
+    seen = look(gray, params=params)
+    if not seen.structure:
+        raise BlankImageError(BLANK_MESSAGE)  # uniform, or nothing stands out from the noise
+    dark_ink = _ink_is_dark(gray, hist, params=params)
+    level = threshold_value(gray, threshold, params=params)
+    binary = gray > level
+    inversion = _auto_invert(gray, binary, hist, dark_ink, params=params)
     # Bright "ink" may be a whole sheet of paper lying on a darker desk, and dark "ink" a slate on a lighter
-    # one: then read the sheet alone. (Otherwise the desk is handled as a border like any other.)
-    sheet = _find_sheet(gray, hist, dark=bool(dark_ink), params=params)
+    # one: then the picture is not clean, and the sheet is read alone.
+    sheet = _find_sheet(gray, hist, dark=dark_ink, params=params)
+    if sheet is None:
+        seen = seen.with_ink(dark=inversion.inverted)
+        textbook, reading = clean_reason(gray, inversion.ink, seen, numbers=numbers, params=params)
+        if not textbook and border_share(inversion.ink) > 0.5:
+            # Ink over most of the picture's border is the background: a bold digit covering more of a tight
+            # crop than its paper does (the ink is then no minority). Try the other side as the ink, unless it
+            # would be nearly all of the picture (then that side is the paper, uneven).
+            flipped = _auto_invert(gray, binary, hist, not inversion.inverted, params=params)
+            swapped = seen.with_ink(dark=flipped.inverted)
+            fits = border_share(flipped.ink) <= params.clean.border_share
+            if fits and flipped.ink.mean() <= params.clean.flip_ink_share:
+                clean, why = clean_reason(gray, flipped.ink, swapped, numbers=numbers, params=params)
+                if clean:
+                    inversion, seen, textbook, reading = flipped, swapped, clean, why
+    else:
+        textbook, reading = False, "A sheet lies on a desk: read alone, its own paper and ink measured again."
+    page, sheet_mask, found = None, None, []
     if sheet is not None:
         page, whole_shape = sheet[0], original.shape
         original, sheet_mask = _sheet_only(original, *sheet, params=params)
-        stages.append(
-            trace.sheet_found(original, page, whole_shape, dark=bool(dark_ink), painted=sheet_mask is not None)
-        )
+        found.append(trace.sheet_found(original, page, whole_shape, dark=dark_ink, painted=sheet_mask is not None))
         gray, how = _grayscale(original, params=params)
         hist = _histogram(gray)
-        dark_ink = None  # a different picture now: ask again
-    stages.append(trace.grayscale(gray, how))
-    level = threshold_value(gray, threshold, params=params)
-    binary = gray > level
-    stages.append(trace.thresholded(binary, threshold, float(np.mean(level))))
-    inversion = _auto_invert(gray, binary, hist, dark_ink, on_sheet=page is not None, params=params)
-    stages.append(trace.inverted(inversion.ink, inversion.inverted, inversion.reason))
-    if _looks_blank(gray, hist, params=params):
-        clean = np.zeros(gray.shape, bool)
+        level = threshold_value(gray, threshold, params=params)
+        binary = gray > level
+        inversion = _auto_invert(gray, binary, hist, on_sheet=True, params=params)
+    stages = [loaded, *found, trace.grayscale(gray, how), trace.thresholded(binary, threshold, float(np.mean(level))),
+              trace.inverted(inversion.ink, inversion.inverted, inversion.reason)]
+    if textbook:
+        clean = _stand_out_from_paper(inversion, seen, stages, params=params)
     else:
-        flat = _flat_background(gray, hist, params=params)
-        if flat is not None and inversion.inverted:
-            flat = 255 - flat
-        cleaned = _clean_ink(inversion.ink, inversion.gray, flat, inversion.inverted, params=params)
-        clean = cleaned.mask
-        stages += [stage for stage in [trace.cleaned(cleaned, inversion.ink)] if stage is not None]
+        clean = _stand_out(gray, hist, inversion, stages, params=_for_faint_ink(seen, params))
     return _Front(
         original=original if original is not image else original.copy(),
         gray=gray,
@@ -122,7 +141,46 @@ def _front(image, threshold: str, *, params: Params) -> _Front:
         page=page,
         sheet=sheet_mask,
         stages=tuple(stages),
+        textbook=textbook,
+        reading=reading,
     )
+
+
+def _stand_out_from_paper(inversion: Inversion, seen: Look, stages: list[Stage], *, params: Params) -> np.ndarray:
+    """On even paper: the threshold's ink that stands clearly apart from the paper's one level (its faint,
+    anti-aliased rim dropped); adds the stage to ``stages`` when that dropped anything."""
+    paper = 255 - seen.paper if inversion.inverted else seen.paper
+    cleaned = stand_out_from_paper(inversion.ink, inversion.gray, paper, params=params)
+    stage = trace.cleaned(cleaned, inversion.ink)
+    if stage is not None:
+        stages.append(stage)
+    return cleaned.mask
+
+
+def _for_faint_ink(seen: Look, params: Params) -> Params:
+    """``params`` with the contrast a pixel needs to count as ink lowered to a third of the picture's own ink
+    contrast, when that is faint (under twice ``params.contrast.min_ink_contrast``): faint ink is ink."""
+    floor = params.contrast.min_ink_contrast
+    if seen.contrast >= 2 * floor:
+        return params
+    faint = max(int(params.blank.min_levels), int(seen.contrast // 3))
+    return replace(params, contrast=replace(params.contrast, min_ink_contrast=faint))
+
+
+def _stand_out(gray: np.ndarray, hist: np.ndarray, inversion: Inversion, stages: list[Stage], *,
+               params: Params) -> np.ndarray:
+    """The threshold's ink that also stands out from the paper around it (shadows, uneven light, texture
+    dropped); adds the stage to ``stages`` when that dropped anything."""
+    if _looks_blank(gray, hist, params=params):
+        return np.zeros(gray.shape, bool)
+    flat = _flat_background(gray, hist, params=params)
+    if flat is not None and inversion.inverted:
+        flat = 255 - flat
+    cleaned = _clean_ink(inversion.ink, inversion.gray, flat, inversion.inverted, params=params)
+    stage = trace.cleaned(cleaned, inversion.ink)
+    if stage is not None:
+        stages.append(stage)
+    return cleaned.mask
 
 
 def preprocess(image, *, threshold: ThresholdMethod = "mean", params: Params | None = None) -> Preprocessed:
@@ -149,7 +207,7 @@ def preprocess(image, *, threshold: ThresholdMethod = "mean", params: Params | N
     """
     params = DEFAULT_PARAMS if params is None else params
     front = _front(image, threshold, params=params)
-    located = locate_digit(front.clean, params=params)
+    located = (locate_blob if front.textbook else locate_digit)(front.clean, params=params)
     if located is None:
         raise BlankImageError(BLANK_MESSAGE)
     box = located.box
@@ -195,8 +253,11 @@ def segment(image, *, threshold: ThresholdMethod = "mean", params: Params | None
         No digits found.
     """
     params = DEFAULT_PARAMS if params is None else params
-    front = _front(image, threshold, params=params)
-    lines, erased, mask, side = _erase_and_join(front.clean, params.locate.closing_fraction / 2, params=params)
+    front = _front(image, threshold, numbers=True, params=params)
+    if front.textbook:  # a clean picture: no lines to erase, no broken strokes to join
+        lines, erased, mask, side = None, *(front.clean.astype(np.uint8),) * 2, 0
+    else:
+        lines, erased, mask, side = _erase_and_join(front.clean, params.locate.closing_fraction / 2, params=params)
     comps = _components(mask)
     pieces, dropped = _digit_pieces(
         comps, mask.shape, _sheet_edge_contact(comps, front.page, front.sheet), params=params

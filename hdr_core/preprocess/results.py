@@ -120,6 +120,9 @@ class Preprocessed:
     trace : tuple of Stage
         The stages that ran on this picture, in order, each with its image and the reason it ran.
         Stages whose evidence was absent (no sheet, no ruled lines...) are not in it.
+    reading : str
+        One sentence: whether the picture was clean (even paper, one blob of ink), so that only the
+        textbook's stages ran, or what evidence it showed for the corrective ones.
     """
 
     original: np.ndarray
@@ -134,6 +137,7 @@ class Preprocessed:
     model_input: np.ndarray
     page: Box | None = None
     trace: tuple[Stage, ...] = ()
+    reading: str = ""
 
 
 @dataclass(frozen=True)

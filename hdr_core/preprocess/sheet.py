@@ -39,7 +39,7 @@ def _find_sheet(
     gray: np.ndarray, hist: np.ndarray | None = None, *, dark: bool = False, params: Params
 ) -> tuple[Box, np.ndarray] | None:
     """``find_page``'s box, and the sheet's outline as a (N, 2) int32 polygon in the box's pixels.
-    ``dark``: look for a dark sheet (a slate, a black card) on a lighter desk instead (``params.sheet.dark_*``)."""
+    ``dark``: look for a dark sheet (a slate, a black card) on a lighter desk instead (``params.sheet.dark_marks``)."""
     if _flat_background(gray, hist, params=params) is not None:
         return None  # drawn digitally: there is no desk
     small = _work_copy(gray, params=params)
@@ -85,7 +85,8 @@ def _sheet_in(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """The sheet in a work copy (see ``SheetParams``): its pixels' columns and rows, and its
     outline as an OpenCV contour; None when the bright part of ``small`` is not a sheet. ``straight``:
-    the further tests for a dark sheet, looked for on an inverted copy (``params.sheet.dark_*``)."""
+    the further tests for a dark sheet, looked for on an inverted copy: no longer than
+    ``params.sheet.max_aspect`` however it is turned, with marks on ``params.sheet.dark_marks`` of it."""
     _, bright = cv2.threshold(small, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     if _edge(bright).mean() > 1 - params.sheet.desk_edge_share:
         return None
@@ -128,10 +129,11 @@ def _sheet_in(
         return None
     if not _sharp_edge(small, sheet, params=params):
         return None  # a bright middle fading into dark corners: vignetting, not a sheet
+    # A sheet is straight-sided (a quadrilateral, even in perspective); a bright blob of a digit is rounded.
+    polygon = cv2.approxPolyDP(hull_points, params.sheet.slack * cv2.arcLength(hull_points, True), True)
+    if len(polygon) > params.sheet.corners:
+        return None
     if straight:
-        polygon = cv2.approxPolyDP(hull_points, params.sheet.dark_slack * cv2.arcLength(hull_points, True), True)
-        if len(polygon) > params.sheet.dark_corners:
-            return None
         turned_short, turned_long = sorted(cv2.minAreaRect(outline)[1])
         if turned_long > params.sheet.max_aspect * max(turned_short, 1.0):
             return None

@@ -62,7 +62,10 @@ def cleaned(result: Cleaned, before: np.ndarray) -> Stage | None:
     if result.level is None or np.array_equal(result.mask, before):
         return None
     dropped = 1 - np.count_nonzero(result.mask) / max(np.count_nonzero(before), 1)
-    if result.flat is not None:
+    if result.on_even_paper:
+        reason = (f"On even paper, a pixel stays ink only where it is at least {result.level:.0f} grey levels from the "
+                  f"paper ({dropped:.0%} of the threshold's ink, its faint rim, dropped).")
+    elif result.flat is not None:
         shadow = (
             f", measured against the shadow's own level over {result.shaded:.0%} of the picture"
             if result.shaded

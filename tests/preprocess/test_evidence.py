@@ -1,0 +1,141 @@
+"""Tests for hdr_core.preprocess: evidence. A clean picture is read by the textbook stages alone; each
+corrective stage runs only when its evidence is in the picture; faint ink is ink, noise is not."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from hdr_core import preprocess as pp
+from hdr_core.errors import BlankImageError
+from hdr_core.preprocess.evidence import look, noise_level
+
+from .drawing import _desk_along_left_and_bottom, assert_model_input, box_of, digit_mask, iou, render, shadowed
+
+TEXTBOOK = {"load", "grayscale", "threshold", "invert", "clean", "locate", "normalize"}
+
+
+def names(result: pp.Preprocessed) -> list[str]:
+    return [stage.name for stage in result.trace]
+
+
+def tight(mask: np.ndarray, margin: int = 0) -> np.ndarray:
+    """``mask`` cropped to its ink, ``margin`` pixels left round it (0: the ink touches all four sides)."""
+    box = box_of(mask)
+    return np.pad(mask[box.slices], margin)
+
+
+# --------------------------------------------------------------------------------------------------
+# Blank or not: structure against the noise, not an absolute contrast
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("paper, ink", [(200, 190), (190, 200), (250, 240), (40, 50)])
+def test_faint_ink_ten_grey_levels_from_the_paper_is_read(paper, ink):
+    mask = digit_mask("5", size=(200, 170), scale=5, thickness=12)
+    result = pp.preprocess(render(mask, ink, paper))
+    assert iou(result.box, box_of(mask)) > 0.85
+    assert_model_input(result.model_input)
+    assert result.reading.startswith("A clean picture")
+
+
+@pytest.mark.parametrize(
+    "picture",
+    [
+        np.full((120, 100), 128, np.uint8),  # one grey
+        np.clip(np.random.default_rng(0).normal(128, 20, (150, 150)), 0, 255).astype(np.uint8),  # sensor noise
+        np.random.default_rng(1).integers(0, 256, (90, 120), dtype=np.uint8),  # noise over the whole range
+        np.clip(np.random.default_rng(2).normal(230, 2, (200, 160)), 0, 255).astype(np.uint8),  # paper grain
+    ],
+    ids=["uniform", "noise", "full-range-noise", "paper-grain"],
+)
+def test_a_uniform_picture_and_noise_are_blank(picture):
+    with pytest.raises(BlankImageError, match="No ink found"):
+        pp.preprocess(picture)
+    assert not look(picture, params=pp.Params()).structure
+
+
+def test_noise_level_is_measured_against_neighbours():
+    rng = np.random.default_rng(3)
+    noisy = np.clip(rng.normal(128, 10, (300, 300)), 0, 255).astype(np.uint8)
+    assert noise_level(noisy) == pytest.approx(10, rel=0.15)
+    drawn = render(digit_mask("8", size=(300, 300), scale=8, thickness=20), 0, 255)
+    assert noise_level(drawn) == 0  # strokes cross few pixel pairs: the median ignores them
+
+
+# --------------------------------------------------------------------------------------------------
+# Clean pictures: the textbook stages and nothing else
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["0", "8", "7", "1", "4"])
+@pytest.mark.parametrize("ink, paper", [(20, 240), (235, 15)], ids=["dark-on-light", "light-on-dark"])
+def test_tight_crops_touching_all_four_sides_read_the_textbook_way(text, ink, paper):
+    mask = tight(digit_mask(text, size=(240, 220), scale=6, thickness=22))
+    big = cv2.resize(mask.astype(np.uint8) * 255, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC) > 127
+    result = pp.preprocess(render(big, ink, paper))
+    assert set(names(result)) <= TEXTBOOK, names(result)  # no sheet, desk, lines, join
+    assert iou(result.box, box_of(big)) > 0.9  # the digit, not its holes or the paper round it
+    assert_model_input(result.model_input)
+
+
+def test_a_light_digit_filling_its_picture_is_not_a_sheet_on_a_desk():
+    mask = tight(digit_mask("8", size=(260, 220), scale=7, thickness=24), margin=3)
+    result = pp.preprocess(render(mask, 230, 30))
+    assert result.page is None and "sheet" not in names(result)
+    assert not result.inverted and iou(result.box, box_of(mask)) > 0.9
+
+
+def test_a_digit_in_two_pieces_on_clean_paper_is_read_whole_without_joining():
+    mask = digit_mask("5", size=(200, 170), scale=5, thickness=12)
+    box = box_of(mask)
+    mask[box.y + box.h // 3: box.y + box.h // 3 + 4] = False  # a gap across the digit
+    result = pp.preprocess(render(mask, 30, 235))
+    assert "join" not in names(result)
+    assert iou(result.box, box) > 0.9
+
+
+# --------------------------------------------------------------------------------------------------
+# Each corrective stage runs on its evidence, and only then
+# --------------------------------------------------------------------------------------------------
+
+
+def test_a_shadow_is_evidence_for_measuring_the_paper_locally():
+    mask = digit_mask("3", size=(240, 200), scale=6, thickness=10)
+    result = pp.preprocess(shadowed(mask))
+    assert not result.reading.startswith("A clean picture")  # the reading names the evidence instead
+    [clean] = [stage for stage in result.trace if stage.name == "clean"]
+    assert "around it" in clean.reason
+    assert iou(result.box, box_of(mask)) > 0.8
+
+
+def test_a_desk_along_two_sides_is_evidence_and_is_left_out():
+    mask = digit_mask("2", size=(240, 220), scale=6, thickness=10)
+    picture = render(mask, 40, 230)
+    desk = _desk_along_left_and_bottom(np.zeros(mask.shape, bool), 24)
+    picture[desk] = 60
+    result = pp.preprocess(picture)
+    assert not result.reading.startswith("A clean picture")
+    assert iou(result.box, box_of(mask)) > 0.8
+
+
+def test_neighbours_cut_by_the_edge_of_a_grid_cell_are_evidence_and_left_out():
+    four = digit_mask("4", size=(200, 300), scale=5, thickness=10)
+    mask = four.copy()
+    mask[60:150, :9] = True  # the stroke of a neighbour in the next cell, cut by the edge
+    result = pp.preprocess(render(mask, 30, 235))
+    assert "away from it" in result.reading
+    assert iou(result.box, box_of(four)) > 0.85
+
+
+def test_paper_texture_the_threshold_takes_for_ink_is_evidence():
+    rng = np.random.default_rng(4)
+    mask = digit_mask("6", size=(300, 260), scale=4, thickness=6)
+    picture = render(mask, 60, 215).astype(np.float32)
+    blotches = cv2.GaussianBlur(rng.normal(0, 1, mask.shape).astype(np.float32), (0, 0), 6)
+    picture += 400 * blotches  # grey blotches of paper texture, darker than the mean in places
+    picture = np.clip(picture, 0, 255).astype(np.uint8)
+    result = pp.preprocess(picture)
+    assert not result.reading.startswith("A clean picture")
+    assert iou(result.box, box_of(mask)) > 0.8
