@@ -32,10 +32,6 @@ class GrayscaleParams:
 
 @dataclass(frozen=True)
 class BlankParams:
-    contrast: int = 12  # a picture whose grey levels span less than this (p0.1..p99.9) is one colour...
-    # ...with the tails cut at 0.01% instead (but at least ``ContrastParams.min_ink_pixels`` pixels) on big
-    # pictures: a thin-pen digit small in a photo of overexposed paper can be as little as 0.03% of the pixels.
-    tail_share: float = 0.0001
     min_digit_side_share: float = 0.03  # a "digit" shorter than 3% of the picture's long side is a speck
     # A picture holds something to read when the two sides of Otsu's split stand apart by this many times
     # the noise (pure noise splits into sides about 1.6 noise apart)...

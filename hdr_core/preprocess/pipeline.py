@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import BlankImageError, ImageError
 from . import trace
-from .blank import BLANK_MESSAGE, _looks_blank
+from .blank import BLANK_MESSAGE
 from .components import _Components, _components, _touches_border
 from .contrast import _clean_ink, stand_out_from_paper
 from .evidence import Look, border_share, clean_reason, look
@@ -99,19 +99,8 @@ def _front(image, threshold: str, *, numbers: bool = False, params: Params) -> _
     # one: then the picture is not clean, and the sheet is read alone.
     sheet = _find_sheet(gray, hist, dark=dark_ink, params=params)
     if sheet is None:
-        seen = seen.with_ink(dark=inversion.inverted)
-        textbook, reading = clean_reason(gray, inversion.ink, seen, numbers=numbers, params=params)
-        if not textbook and border_share(inversion.ink) > 0.5:
-            # Ink over most of the picture's border is the background: a bold digit covering more of a tight
-            # crop than its paper does (the ink is then no minority). Try the other side as the ink, unless it
-            # would be nearly all of the picture (then that side is the paper, uneven).
-            flipped = _auto_invert(gray, binary, hist, not inversion.inverted, params=params)
-            swapped = seen.with_ink(dark=flipped.inverted)
-            fits = border_share(flipped.ink) <= params.clean.border_share
-            if fits and flipped.ink.mean() <= params.clean.flip_ink_share:
-                clean, why = clean_reason(gray, flipped.ink, swapped, numbers=numbers, params=params)
-                if clean:
-                    inversion, seen, textbook, reading = flipped, swapped, clean, why
+        inversion, seen, textbook, reading = _judge(gray, binary, hist, inversion, seen, numbers=numbers,
+                                                    params=params)
     else:
         textbook, reading = False, "A sheet lies on a desk: read alone, its own paper and ink measured again."
     page, sheet_mask, found = None, None, []
@@ -146,6 +135,27 @@ def _front(image, threshold: str, *, numbers: bool = False, params: Params) -> _
     )
 
 
+def _judge(gray: np.ndarray, binary: np.ndarray, hist: np.ndarray, inversion: Inversion, seen: Look, *,
+           numbers: bool, params: Params) -> tuple[Inversion, Look, bool, str]:
+    """Whether the picture is clean (``clean_reason``) with the ink on the side the inversion chose, and why.
+
+    Ink over most of the picture's edge is the background: a bold digit covering more of a tight crop than
+    its paper does (the ink is then no minority). The other side is then tried as the ink, unless it would
+    be nearly all of the picture (that side is the paper, uneven). Returns the inversion and ``Look`` the
+    verdict holds for, the verdict and its reason.
+    """
+    seen = seen.with_ink(dark=inversion.inverted)
+    textbook, reading = clean_reason(gray, inversion.ink, seen, numbers=numbers, params=params)
+    if textbook or border_share(inversion.ink) <= 0.5:
+        return inversion, seen, textbook, reading
+    flipped = _auto_invert(gray, binary, hist, not inversion.inverted, params=params)
+    if border_share(flipped.ink) > params.clean.border_share or flipped.ink.mean() > params.clean.flip_ink_share:
+        return inversion, seen, textbook, reading
+    swapped = seen.with_ink(dark=flipped.inverted)
+    clean, why = clean_reason(gray, flipped.ink, swapped, numbers=numbers, params=params)
+    return (flipped, swapped, clean, why) if clean else (inversion, seen, textbook, reading)
+
+
 def _stand_out_from_paper(inversion: Inversion, seen: Look, stages: list[Stage], *, params: Params) -> np.ndarray:
     """On even paper: the threshold's ink that stands clearly apart from the paper's one level (its faint,
     anti-aliased rim dropped); adds the stage to ``stages`` when that dropped anything."""
@@ -170,9 +180,8 @@ def _for_faint_ink(seen: Look, params: Params) -> Params:
 def _stand_out(gray: np.ndarray, hist: np.ndarray, inversion: Inversion, stages: list[Stage], *,
                params: Params) -> np.ndarray:
     """The threshold's ink that also stands out from the paper around it (shadows, uneven light, texture
-    dropped); adds the stage to ``stages`` when that dropped anything."""
-    if _looks_blank(gray, hist, params=params):
-        return np.zeros(gray.shape, bool)
+    dropped); adds the stage to ``stages`` when that dropped anything. Whether there is ink at all was
+    decided by ``look``: a faint picture's ink counts (see ``_for_faint_ink``)."""
     flat = _flat_background(gray, hist, params=params)
     if flat is not None and inversion.inverted:
         flat = 255 - flat
