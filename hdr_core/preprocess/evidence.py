@@ -158,8 +158,17 @@ def clean_reason(gray: np.ndarray, ink: np.ndarray, seen: Look, *, numbers: bool
     floor = params.locate.speck_share_of_largest * comps.area(largest)
     pieces = [i for i in sizeable if comps.area(i) >= floor]
     box = comps.box(largest)
-    if comps.stroke_width(largest) > params.clean.stroke_share * max(box.w, box.h):
+    width = comps.stroke_width(largest)
+    if width > params.clean.stroke_share * max(box.w, box.h):
         return False, "The largest patch of ink is solid, not strokes (a sheet, a desk or a shadow?)."
+    # A thick band along a long side: a shadow's or a desk's edge. In a tight crop (ink on all four sides) a bold
+    # stroke runs along a side as well: a "1" is as wide as its crop.
+    sides = np.array([mask.shape[1], mask.shape[1], mask.shape[0], mask.shape[0]], np.float64)
+    along = np.where(sides >= max(mask.shape) / 2, comps.border_counts[:, largest] / sides, 0.0)
+    tight = bool(mask[0].any() and mask[-1].any() and mask[:, 0].any() and mask[:, -1].any())
+    thick = width > params.clean.band_stroke_share * max(box.w, box.h)
+    if not tight and thick and along.max() >= params.desk.band_side_share:
+        return False, "A thick patch of ink runs along a whole side of the picture (a shadow's or a desk's edge)."
     holes = _holes(comps.labels[box.slices] == largest)
     if holes > params.clean.max_holes:
         return False, f"The largest patch of ink surrounds {holes} pieces of paper (a digit has at most two loops)."

@@ -53,13 +53,14 @@ class CleanParams:
     taken_noise: float = 3  # counting the paper this many times the noise off its level (ringing is nearer).
     # The ink has one level: at most this share of the ink's side of Otsu's split lies beyond its median by over
     # half the contrast (strokes inside a shadow the split also took for ink lie there).
-    ink_tail_share: float = 0.05
+    ink_tail_share: float = 0.01
     # The picture's edge is mostly paper: ink covers at most this share of its outermost pixels (a tight crop's
     # strokes touch it in places; a tight, bold "1" with a flag covers up to about 0.38 of it).
     border_share: float = 0.4
     # The largest patch of ink is strokes: thinner than this share of its long side (a bold digit's strokes are
     # up to a quarter of it; a sheet, a desk or a shadow's patch taken for ink are thicker)...
     stroke_share: float = 0.25
+    band_stroke_share: float = 0.125  # ...half that, if it runs along a whole side (a shadow's or a desk's edge)...
     max_holes: int = 2  # ...with at most this many loops (an 8's two; ink round many pieces of paper is paper).
     # When the first choice of ink covers most of the picture's edge, the other side is tried as the ink if it
     # covers at most this share of the picture (a bold digit filling a tight crop; not the paper itself).
