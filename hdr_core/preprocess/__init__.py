@@ -3,8 +3,9 @@
 The stages, one module each, called in order by ``pipeline.py``::
 
     loading      file / bytes -> (H, W, 3) uint8 RGB (EXIF rotation, transparency, 16-bit, CMYK...)
-    sheet        a sheet of paper (or a slate) lying on a desk: the picture cropped to it
     grayscale    -> (H, W) uint8 (luma; colour ink on colour paper keeps its contrast)
+    evidence     noise, blank or not, and whether the picture is clean: then only the textbook's stages run
+    sheet        a sheet of paper (or a slate) lying on a desk: the picture cropped to it
     threshold    -> (H, W) bool, True = brighter than the threshold (mean | otsu | adaptive)
     inversion    -> ink bright on black like MNIST, with a one-sentence reason
     contrast     ink must also stand out from the paper around it (shadows, uneven light, texture)
@@ -16,7 +17,7 @@ The stages, one module each, called in order by ``pipeline.py``::
                  fit into 20x20 keeping its aspect ratio, centre of mass at (14, 14) (+-0.5 px)
 
 ``preprocess`` runs them for one digit and ``segment`` for a whole number; both return every
-intermediate image and the trace, the stages that ran with the evidence each ran on. Every tuning value
+intermediate image, the trace (the stages that ran, with the evidence each ran on) and the reading (why). Every tuning value
 is in ``Params`` (``params.py``), passed in. ``from_canvas`` is the fast path for the Draw page's canvas.
 Only NumPy, Pillow and OpenCV are used: importing this package never loads TensorFlow.
 """
