@@ -17,7 +17,8 @@ The stages, one module each, called in order by ``pipeline.py``::
                  fit into 20x20 keeping its aspect ratio, centre of mass at (14, 14) (+-0.5 px)
 
 ``preprocess`` runs them for one digit and ``segment`` for a whole number; both return every
-intermediate image, the trace (the stages that ran, with the evidence each ran on) and the reading (why). Every tuning value
+intermediate image, the trace (the stages that ran, with the evidence each ran on) and the reading
+(why those stages). Every tuning value
 is in ``Params`` (``params.py``), passed in. ``from_canvas`` is the fast path for the Draw page's canvas.
 Only NumPy, Pillow and OpenCV are used: importing this package never loads TensorFlow.
 """

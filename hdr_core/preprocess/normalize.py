@@ -32,15 +32,15 @@ def _stroke_change(mask: np.ndarray, *, params: Params) -> tuple[float, float]:
     return width, 0.0 if abs(change) <= params.normalize.stroke_tolerance * width else change
 
 
-def _reshape_strokes(mask: np.ndarray, *, params: Params) -> np.ndarray:
+def _reshape_strokes(mask: np.ndarray, width: float, change: float, *, params: Params) -> np.ndarray:
     """Thicken or thin the strokes so that, fit into 20x20, they are as wide as MNIST's.
 
     Works at the resolution of ``mask`` (a crop of the digit); returns a float32 mask of the digit
     cropped to its new ink box. If the box's long side is L and the strokes w wide, growing the
     strokes by d grows the box by d too, so the width after fitting is (w + d) * 20 / (L + d);
     solving for the target gives the d used here (dilation or erosion by a distance transform).
+    ``width, change``: ``_stroke_change(mask)``.
     """
-    width, change = _stroke_change(mask, params=params)
     if change == 0:
         return mask.astype(np.float32)
     if change > 0:
@@ -139,16 +139,16 @@ def _normalize_mask(mask: np.ndarray, *, straighten: bool = True, params: Params
         if not mask.any():
             raise BlankImageError(BLANK_MESSAGE)
         mask = _crop_to_ink(mask)
-    strokes = _reshape_strokes(mask, params=params)
+    width, change = _stroke_change(mask, params=params)  # measured once: reshaped, then described
+    strokes = _reshape_strokes(mask, width, change, params=params)
     shear = 0.0
     if straighten:
         strokes, shear = _straighten(strokes, params=params)
-    return _fit_and_centre(strokes), _normalising_reason(mask, shear, params=params)
+    return _fit_and_centre(strokes), _normalising_reason(mask, width, change, shear, params=params)
 
 
-def _normalising_reason(mask: np.ndarray, shear: float, *, params: Params) -> str:
-    """What ``_normalize_mask`` did to the (h, w) bool crop ``mask``, in one sentence."""
-    width, change = _stroke_change(mask, params=params)
+def _normalising_reason(mask: np.ndarray, width: float, change: float, shear: float, *, params: Params) -> str:
+    """What ``_normalize_mask`` did to the (h, w) bool crop ``mask`` (``width, change``: ``_stroke_change``)."""
     scale = DIGIT_BOX / max(mask.shape)  # what a pixel of the crop becomes at MNIST's scale
     target = params.normalize.stroke_width
     if change == 0:
