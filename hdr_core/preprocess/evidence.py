@@ -50,12 +50,22 @@ class Look:
     structure: bool
     dark_tail: float = 0.0
     light_tail: float = 0.0
+    dark_beyond: float = 0.0
+    light_beyond: float = 0.0
+    split: float = 128.0  # Otsu's level between the two sides (levels above it are the lighter side)
 
     @property
     def ink_tail(self) -> float:
         """The share of the ink's side lying beyond its median, away from the paper, by over half the contrast:
         strokes darker than a patch the split also took for ink (a shadow, a desk). Near 0 on a clean picture."""
         return self.dark_tail if self.ink < self.paper else self.light_tail
+
+    @property
+    def paper_tail(self) -> float:
+        """The share of the whole picture lying beyond the paper's level, away from the ink, by at least the
+        contrast: a third level (light strokes on a dark page the split took for ink, on a desk it took for
+        paper). Near 0 on a clean picture, where nothing is brighter than white paper or darker than a black one."""
+        return self.light_beyond if self.ink < self.paper else self.dark_beyond
 
     def with_ink(self, *, dark: bool) -> Look:
         """The same, with the ink the darker side (``dark``) or the lighter one, whichever the majority."""
@@ -67,15 +77,18 @@ class Look:
 def noise_level(gray: np.ndarray) -> float:
     """(H, W) uint8 -> the noise's standard deviation in grey levels, from neighbouring pixels' differences.
 
-    The median absolute difference of horizontal neighbours (on at most ``NOISE_ROWS`` rows) is scaled to
-    a Gaussian's sigma: strokes and edges cross few pixel pairs, so they barely move the median.
+    The median absolute difference of neighbours (on at most ``NOISE_ROWS`` lines) is scaled to a Gaussian's
+    sigma: strokes and edges cross few pixel pairs, so they barely move the median. Measured along rows and
+    along columns, the smaller is kept: in a crop a few pixels wide (a tight "1") the stroke's two edges are
+    most of the horizontal pairs, not of the vertical ones.
     """
-    step = max(1, gray.shape[0] // NOISE_ROWS)
-    rows = gray[::step].astype(np.int16)
-    if rows.shape[1] < 2:
-        return 0.0
-    differences = np.abs(np.diff(rows, axis=1))
-    return float(np.median(differences)) * 1.4826 / np.sqrt(2)
+    estimates = []
+    for lines in (gray, gray.T):  # along rows, then along columns
+        step = max(1, lines.shape[0] // NOISE_ROWS)
+        rows = lines[::step].astype(np.int16)
+        if rows.shape[1] >= 2:
+            estimates.append(float(np.median(np.abs(np.diff(rows, axis=1)))) * 1.4826 / np.sqrt(2))
+    return min(estimates, default=0.0)
 
 
 def look(gray: np.ndarray, *, params: Params) -> Look:
@@ -104,7 +117,9 @@ def look(gray: np.ndarray, *, params: Params) -> Look:
     levels = np.arange(256)
     dark_tail = float(low[levels[:split] < low_median - contrast / 2].sum() / low.sum())
     light_tail = float(high[levels[split:] > high_median + contrast / 2].sum() / high.sum())
-    return Look(noise, paper, ink, contrast, structure, dark_tail, light_tail)
+    dark_beyond = float(low[levels[:split] < low_median - contrast].sum() / hist.sum())
+    light_beyond = float(high[levels[split:] > high_median + contrast].sum() / hist.sum())
+    return Look(noise, paper, ink, contrast, structure, dark_tail, light_tail, dark_beyond, light_beyond, float(level))
 
 
 def clean_reason(gray: np.ndarray, ink: np.ndarray, seen: Look, *, numbers: bool, params: Params
@@ -113,7 +128,8 @@ def clean_reason(gray: np.ndarray, ink: np.ndarray, seen: Look, *, numbers: bool
 
     Clean means all of (``CleanParams``): the paper is even (its levels, past the ink's rim, span at most
     ``params.clean.paper_spread_share`` of the ink's contrast, or a few times the noise) and the threshold
-    takes none of it for ink; the ink has one level (no strokes inside a darker patch); the picture's edge is
+    takes none of it for ink; the ink has one level (no strokes inside a darker patch) and the picture two
+    (nothing beyond the paper, away from the ink; Otsu's split takes the threshold's ink); the picture's edge is
     mostly paper; no strip of ink runs along a side at an even depth (a desk, a shadow's band; a digit
     touching the edge is none); the ink is one stroke-shaped blob with at most two loops and its pieces near
     it (one digit; for ``numbers``, any number of them); no ruled lines cross it; no box, circle or underline
@@ -130,6 +146,17 @@ def clean_reason(gray: np.ndarray, ink: np.ndarray, seen: Look, *, numbers: bool
     if seen.ink_tail > params.clean.ink_tail_share:
         return False, (f"The ink has two levels: {seen.ink_tail:.0%} of it is much darker (or brighter) than the rest, "
                        "as strokes in a shadow or beside a desk are.")
+    if seen.paper_tail > params.clean.paper_tail_share:
+        return False, (f"The picture has a third level: {seen.paper_tail:.1%} of it lies beyond the paper, away from "
+                       "the ink, as light strokes on a dark page lying on a desk do.")
+    # Otsu's split, oriented as the inversion chose, takes the same pixels for ink as the threshold did; on a
+    # picture of three levels (strokes on a page on a desk) the two fall between different pairs of them.
+    split_ink = gray <= seen.split if seen.ink < seen.paper else gray > seen.split
+    union = np.count_nonzero(ink | split_ink)
+    agree = np.count_nonzero(ink & split_ink) / union if union else 1.0
+    if agree < params.clean.split_agreement:
+        return False, (f"The picture has more than two levels: two thresholds agree on only {agree:.0%} of the ink "
+                       "(strokes on a page lying on a desk, or a shadow).")
     border = border_share(ink)
     if border > params.clean.border_share:
         return False, f"The ink covers {border:.0%} of the picture's edge, where a clean picture shows its paper."

@@ -54,12 +54,18 @@ class CleanParams:
     # The ink has one level: at most this share of the ink's side of Otsu's split lies beyond its median by over
     # half the contrast (strokes inside a shadow the split also took for ink lie there).
     ink_tail_share: float = 0.01
+    # Nothing lies beyond the paper, away from the ink, by as much as the ink lies from it: at most this share of
+    # the picture (light strokes on a dark page, on a desk the split took for the paper, are 0.3% or more).
+    paper_tail_share: float = 0.0005
+    # Otsu's split and the chosen threshold take the same pixels for ink: their inks overlap by at least this
+    # share of their union (two levels: 0.8 or more; strokes, a page and a desk: far less).
+    split_agreement: float = 0.6
     # The picture's edge is mostly paper: ink covers at most this share of its outermost pixels (a tight crop's
     # strokes touch it in places; a tight, bold "1" with a flag covers up to about 0.38 of it).
     border_share: float = 0.4
     # The largest patch of ink is strokes: thinner than this share of its long side (a bold digit's strokes are
-    # up to a quarter of it; a sheet, a desk or a shadow's patch taken for ink are thicker)...
-    stroke_share: float = 0.25
+    # up to a third of it, a bold 0 filling a tight crop; a sheet or a desk taken for ink is thicker)...
+    stroke_share: float = 0.35
     band_stroke_share: float = 0.125  # ...half that, if it runs along a whole side (a shadow's or a desk's edge)...
     max_holes: int = 2  # ...with at most this many loops (an 8's two; ink round many pieces of paper is paper).
     # When the first choice of ink covers most of the picture's edge, the other side is tried as the ink if it

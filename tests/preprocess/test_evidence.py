@@ -80,6 +80,48 @@ def test_tight_crops_touching_all_four_sides_read_the_textbook_way(text, ink, pa
     assert_model_input(result.model_input)
 
 
+@pytest.mark.parametrize("ink, paper", [(30, 230), (230, 30)], ids=["dark-on-light", "light-on-dark"])
+def test_a_narrow_tight_one_is_read_not_called_blank(ink, paper):
+    """A "1" cropped tight is a few pixels wide: its two edges are most of the horizontal pixel pairs, which
+    must not pass for noise (the noise is measured along columns too)."""
+    mask = np.zeros((41, 8), bool)
+    mask[:, 2:6] = True
+    picture = cv2.GaussianBlur(render(mask, ink, paper), (3, 3), 0)
+    assert noise_level(picture) < 2
+    result = pp.preprocess(picture)
+    assert result.reading.startswith("A clean picture")
+    assert result.box.h >= 38
+    assert_model_input(result.model_input)
+
+
+@pytest.mark.parametrize("ink, paper", [(20, 240), (240, 20)], ids=["dark-on-light", "light-on-dark"])
+def test_a_bold_zero_filling_its_crop_is_read_by_its_ring_not_its_hole(ink, paper):
+    mask = np.zeros((120, 100), bool)
+    cv2.ellipse(mask.view(np.uint8), (50, 60), (38, 48), 0, 0, 360, 1, 22)  # a stroke a fifth of its width
+    result = pp.preprocess(render(mask, ink, paper))
+    assert result.reading.startswith("A clean picture"), result.reading
+    assert iou(result.box, box_of(mask)) > 0.9  # the ring, not the paper round it or in it
+    assert result.model_input[14, 14] < 0.2 < result.model_input[14, :12].max()  # a loop round an empty middle
+
+
+@pytest.mark.parametrize("thickness", [4, 8, 12])
+def test_light_strokes_on_a_dark_page_lying_on_a_desk_are_read_not_the_page(thickness):
+    """A painting saved white on black, photographed on a desk between the two in grey: three levels. Whichever
+    two of them a threshold splits, the strokes are read, never the page's outline."""
+    mask = digit_mask("3", size=(240, 200), scale=6, thickness=thickness)
+    picture = cv2.copyMakeBorder(render(mask, 250, 5), 120, 120, 120, 120, cv2.BORDER_CONSTANT, value=50)
+    picture = np.clip(picture + np.random.default_rng(5).normal(0, 4, picture.shape), 0, 255).astype(np.uint8)
+    result = pp.preprocess(picture)
+    assert iou(result.box, box_of(np.pad(mask, 120))) > 0.85, result.reading
+
+
+def test_two_thresholds_that_disagree_are_evidence_of_a_third_level():
+    mask = digit_mask("3", size=(240, 200), scale=6, thickness=8)
+    picture = cv2.copyMakeBorder(render(mask, 250, 5), 120, 120, 120, 120, cv2.BORDER_CONSTANT, value=50)
+    result = pp.preprocess(picture)
+    assert "more than two levels" in result.reading
+
+
 def test_a_light_digit_filling_its_picture_is_not_a_sheet_on_a_desk():
     mask = tight(digit_mask("8", size=(260, 220), scale=7, thickness=24), margin=3)
     result = pp.preprocess(render(mask, 230, 30))
