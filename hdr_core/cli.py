@@ -821,7 +821,7 @@ def _train_out_path(out: str | None, config: TrainConfig) -> Path:
     path = Path(out).expanduser()
     if path.is_dir() or out.endswith(("/", os.sep)):
         return path / default_name
-    return path
+    return path.with_suffix("") if path.suffix == ".keras" else path  # the stem: NAME.keras and NAME.json
 
 
 def _typed_train_command(argv: Sequence[str]) -> str:

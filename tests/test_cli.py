@@ -521,3 +521,11 @@ def test_process_predict_json_is_clean(images):
     assert "digit" in good and "error" in bad
     assert "Traceback" not in completed.stderr
     assert "oneDNN" not in completed.stderr and "absl::InitializeLog" not in completed.stderr
+
+
+def test_train_out_path_is_the_stem_whether_or_not_it_ends_in_keras(tmp_path):
+    """``--out m.keras`` saves m.keras and m.json, and the progress line names m.keras (not m.keras.keras)."""
+    config = TrainConfig.from_preset("fast")
+    assert cli._train_out_path(str(tmp_path / "m.keras"), config) == tmp_path / "m"
+    assert cli._train_out_path(str(tmp_path / "m"), config) == tmp_path / "m"
+    assert cli._train_out_path(str(tmp_path) + "/", config).parent == tmp_path
