@@ -507,6 +507,13 @@ def _load_predictor(path: str | None, *, trusted: bool):
     return inference.Predictor.from_path(None if path is None else Path(path), trusted=trusted)
 
 
+def _inspect_model(path: Path, *, trusted: bool) -> None:
+    """Refuse a hostile or broken model file before TensorFlow starts (a second, not several; no weights read)."""
+    from hdr_core.model_files import inspect_model_file
+
+    inspect_model_file(path, layers=not trusted)
+
+
 def _model_path(path: str | None) -> Path:
     from hdr_core import inference
 
@@ -579,8 +586,9 @@ def _describe_prediction(record: dict[str, Any]) -> str:
 def cmd_predict(args: argparse.Namespace, out: _Output) -> int:
     """Predict every image; a bad image is reported and the others still run (exit 2 if any failed)."""
     model_path = _model_path(args.model)
-    import_tensorflow_quietly()
     try:
+        _inspect_model(model_path, trusted=args.trusted)
+        import_tensorflow_quietly()
         predictor = _load_predictor(args.model, trusted=args.trusted)
     except INPUT_ERRORS as error:
         return out.error(_message(error), model=str(model_path))
@@ -633,6 +641,7 @@ def cmd_evaluate(args: argparse.Namespace, out: _Output) -> int:
         except ValueError as error:
             raise ValueError(f"{error}, or {REAL_DEV} (the real handwriting set)") from None
         dataset = data.load_dataset(name)
+        _inspect_model(model_path, trusted=args.trusted)
         import_tensorflow_quietly()
         model = inference.load_model(model_path, trusted=args.trusted)
         n_outputs = inference.check_model(model)
@@ -671,6 +680,7 @@ def _evaluate_real_dev(args: argparse.Namespace, out: _Output, model_path: Path,
 
     try:
         samples = realdev.load_real_dev(kinds=args.kind)
+        _inspect_model(model_path, trusted=args.trusted)
         import_tensorflow_quietly()
         predictor = _load_predictor(args.model, trusted=args.trusted)
         if predictor.n_classes != len(DIGIT_CLASS_NAMES):

@@ -16,7 +16,6 @@ import json
 import os
 import threading
 import warnings
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,8 @@ import numpy as np
 
 from hdr_core.constants import DEFAULT_MODEL_NAME, IMAGE_SIZE, INPUT_SHAPE, MODELS_DIR_ENV
 from hdr_core.errors import ModelError
+from hdr_core.model_files import MODEL_SUFFIX as _MODEL_SUFFIX
+from hdr_core.model_files import inspect_model_file
 
 if TYPE_CHECKING:  # pragma: no cover - type hints only; keras is imported lazily
     import keras
@@ -42,7 +43,6 @@ __all__ = [
     "shipped_models",
 ]
 
-_MODEL_SUFFIX = ".keras"
 _CARD_SUFFIX = ".json"
 
 
@@ -211,50 +211,6 @@ def default_model_path() -> Path:
 # --------------------------------------------------------------------------------------------------
 
 
-def _check_file(path: Path) -> None:
-    """Refuse, before Keras sees it, anything that is not a ``.keras`` zip archive."""
-    if not path.exists():
-        raise ModelError(
-            f"Model file not found: {path}. Check the path; shipped models live in {models_dir()} "
-            f"(set {MODELS_DIR_ENV} to use another folder)."
-        )
-    if not path.is_file():
-        raise ModelError(f"{path} is a folder, not a model file: choose a .keras file.")
-    if path.stat().st_size == 0:
-        raise ModelError(f"{path.name} is empty (0 bytes): the file was not saved or uploaded completely.")
-    with open(path, "rb") as f:
-        head = f.read(8)
-    if head.startswith(b"\x89HDF"):
-        raise ModelError(
-            f"{path.name} is a legacy HDF5 (.h5) Keras file, which this app does not load. "
-            "Re-save the model in the Keras 3 format with model.save('model.keras')."
-        )
-    if not zipfile.is_zipfile(path):
-        if head.startswith(b"PK"):
-            raise ModelError(
-                f"{path.name} looks like a damaged or truncated .keras archive; save or upload it again."
-            )
-        raise ModelError(
-            f"{path.name} is not a Keras model: a .keras file is a zip archive, and this file is not one "
-            "(it may be a different format renamed to .keras). Save the model with model.save('model.keras')."
-        )
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise ModelError(f"{path.name} is a damaged .keras archive ({exc}); save or upload it again.") from exc
-    if "config.json" not in names:
-        raise ModelError(
-            f"{path.name} is a zip archive but not a Keras model (it has no config.json). "
-            "Save the model with model.save('model.keras')."
-        )
-    if path.suffix != _MODEL_SUFFIX:
-        raise ModelError(
-            f"{path.name} looks like a Keras model but its name does not end in .keras; rename it to "
-            f"{path.stem}.keras."
-        )
-
-
 def _describe_shape(shape: Sequence[Any]) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
 
@@ -348,12 +304,14 @@ def load_model(path: str | os.PathLike, *, trusted: bool = False) -> keras.Model
     Raises
     ------
     ModelError
-        Missing file, not a ``.keras`` zip (HDF5, text, truncated...), a Lambda layer refused by safe
-        mode, a layer Keras does not know, or a model that does not take 28x28 images or does not
-        return one score per class (see :func:`check_model`).
+        Missing file, not a ``.keras`` zip (HDF5, text, truncated...), an archive that declares too much
+        or names a file outside itself, a layer class the app does not support (a Lambda layer, custom
+        code), all checked before Keras reads the file (``model_files.inspect_model_file``); then a file
+        Keras cannot load, or a model that does not take 28x28 images or does not return one score per
+        class (see :func:`check_model`).
     """
     path = Path(path)
-    _check_file(path)
+    inspect_model_file(path, layers=not trusted)  # archive, member names and sizes, layers, weights: before Keras
     import keras
 
     try:
@@ -370,11 +328,6 @@ def load_model(path: str | os.PathLike, *, trusted: bool = False) -> keras.Model
             raise ModelError(
                 f"{path.name}: this model contains code or external resources that are not loaded for "
                 f"safety ({message[:200]}). Load it with trusted=True only if you made it yourself."
-            ) from exc
-        if "Could not locate" in message or "Unknown layer" in message or "not found" in message.lower():
-            raise ModelError(
-                f"{path.name} uses a layer or function this app does not know (custom code?): "
-                f"{message[:300]}. Use a model built from standard Keras layers."
             ) from exc
         raise ModelError(
             f"{path.name} could not be loaded as a Keras model ({type(exc).__name__}: {message[:300]}). "

@@ -138,7 +138,7 @@ def test_zip_with_broken_config(tmp_path):
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("config.json", "{not json")
         archive.writestr("metadata.json", "{}")
-    with pytest.raises(ModelError, match="could not be loaded"):
+    with pytest.raises(ModelError, match="config.json is not valid JSON"):
         inference.load_model(path)
 
 
