@@ -206,7 +206,7 @@ def _rule_tilt(mask: np.ndarray, *, params: Params) -> float | None:
     )
     if segments is None:
         return None
-    x0, y0, x1, y1 = segments[:, 0].T.astype(np.float64)
+    x0, y0, x1, y1 = segments.reshape(-1, 4).T.astype(np.float64)  # (N, 1, 4) in OpenCV 4, (N, 4) in 5
     off_axis = (np.degrees(np.arctan2(y1 - y0, x1 - x0)) + 45) % 90 - 45  # from the nearest axis, clockwise
     off_axis = off_axis[(np.abs(off_axis) >= params.lines.min_tilt) & (np.abs(off_axis) <= params.lines.max_tilt)]
     if len(off_axis) < 2:
