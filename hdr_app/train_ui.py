@@ -35,7 +35,7 @@ from hdr_app.training import (
 )
 from hdr_core.data import DATASET_NAMES, Dataset, available_datasets, class_names, load_dataset
 from hdr_core.errors import HdrError
-from hdr_core.models import PRESETS, ArchSpec, describe_arch
+from hdr_core.models import EXPERIMENT_CASES, EXPERIMENT_EPOCHS, EXPERIMENT_REPORTED, PRESETS, ArchSpec, describe_arch
 from hdr_core.train import TrainConfig
 
 __all__ = [
@@ -166,8 +166,11 @@ def _apply_recipe() -> None:
     """On picking an architecture: fill in its reference recipe (epochs, batch size, learning rate...)."""
     arch = st.session_state[_key("arch")]
     recipe = TrainConfig.from_preset(arch) if arch in PRESETS else TrainConfig(**_CUSTOM_RECIPE)
-    for name in _RECIPE_FIELDS:
-        value = getattr(recipe, name)
+    values = {name: getattr(recipe, name) for name in _RECIPE_FIELDS}
+    values["early_stopping"] = bool(recipe.early_stopping_patience)
+    if recipe.early_stopping_patience:
+        values["patience"] = recipe.early_stopping_patience
+    for name, value in values.items():
         st.session_state[_key(name)] = value
         st.session_state[state.TRAIN_SAVED][name] = value
 
@@ -369,15 +372,15 @@ class GridCase:
         return " · ".join(parts)
 
     @property
-    def preset(self) -> str | None:
-        """The preset with this architecture, None when ``hdr_core.models`` has none."""
-        names = {
-            (3, False): ("blog-cnn",),
-            (4, False): ("blog-cnn-4dense",),
-            (3, True): ("blog-cnn-l2",),
-            (4, True): ("blog-cnn-4dense-l2", "blog-cnn-l2-4dense"),
-        }[(self.dense_layers, self.l2)]
-        return next((n for n in names if n in PRESETS), None)
+    def preset(self) -> str:
+        """The experiment case's preset (its network; the rotation cases' recipe rotates the digits)."""
+        name = "blog-cnn" + ("-4dense" if self.dense_layers == 4 else "") + ("-l2" if self.l2 else "")
+        return name + ("-rot" if self.rotation else "")
+
+    @property
+    def case(self) -> int:
+        """The case's number in the experiments project (1-8)."""
+        return EXPERIMENT_CASES.index(self.preset) + 1
 
 
 def blog_grid(*, vary_dense: bool = True, vary_l2: bool = True, vary_rotation: bool = True,
@@ -385,27 +388,47 @@ def blog_grid(*, vary_dense: bool = True, vary_l2: bool = True, vary_rotation: b
               ) -> tuple[list[tuple[str, TrainConfig]], list[str]]:
     """The blog's experiments: 3 or 4 dense layers x L2 on the first conv or not x rotation or not.
 
-    Each varied factor doubles the cases (all three: the blog's eight); a factor not varied stays at the
-    baseline (3 dense, no L2, no rotation). All cases share the blog recipe (Adam, batch 64).
+    Each varied factor doubles the cases (all three: the experiments' eight); a factor not varied stays at
+    the baseline (3 dense, no L2, no rotation). Every case is its preset's recipe (the experiments': Adam,
+    batch 32) with ``epochs`` and ``train_limit`` as chosen.
 
     Returns
     -------
     runs : list of (label, TrainConfig)
     missing : list of str
-        Labels of cases skipped because ``hdr_core.models`` has no preset for their architecture.
+        Always empty: every case has its preset (kept for callers that list skipped cases).
     """
-    runs, missing = [], []
+    runs = []
     for dense in (3, 4) if vary_dense else (3,):
         for l2 in (False, True) if vary_l2 else (False,):
             for rotation in (False, True) if vary_rotation else (False,):
                 case = GridCase(dense, l2, rotation)
-                if case.preset is None:
-                    missing.append(case.label)
-                    continue
                 config = TrainConfig.from_preset(case.preset, dataset=dataset, epochs=epochs,
-                                                 train_limit=train_limit, rotation=10.0 if rotation else 0.0)
-                runs.append((case.label, config))
-    return runs, missing
+                                                 train_limit=train_limit)
+                runs.append((f"case {case.case}: {case.label}", config))
+    runs.sort(key=lambda run: int(run[0].split()[1].rstrip(":")))
+    return runs, []
+
+
+def experiment_cases() -> list[tuple[str, TrainConfig]]:
+    """The experiments project's eight cases as it ran them: each case's recipe on all of MNIST for 20 epochs
+    (case 1 is the blog CNN, whose own recipe is 5 epochs)."""
+    runs = []
+    for number, name in enumerate(EXPERIMENT_CASES, 1):
+        case = GridCase(4 if "4dense" in name else 3, "-l2" in name, name.endswith("-rot"))
+        runs.append((f"case {number}: {case.label}", TrainConfig.from_preset(name, epochs=EXPERIMENT_EPOCHS)))
+    return runs
+
+
+def reported_figure(config: TrainConfig) -> str | None:
+    """What the reference project reports for ``config``'s recipe, when the run is exactly that recipe
+    (an experiment case for the experiments' 20 epochs, or a reference preset's own recipe) on MNIST."""
+    arch = config.arch
+    if not isinstance(arch, str) or arch not in PRESETS or config.dataset != "mnist" or config.train_limit:
+        return None
+    if arch in EXPERIMENT_REPORTED and config == TrainConfig.from_preset(arch, epochs=EXPERIMENT_EPOCHS):
+        return EXPERIMENT_REPORTED[arch]
+    return PRESETS[arch].reported if config == TrainConfig.from_preset(arch) else None
 
 
 def experiment_form_ui(*, disabled: bool = False) -> list[tuple[str, TrainConfig]]:
@@ -414,9 +437,18 @@ def experiment_form_ui(*, disabled: bool = False) -> list[tuple[str, TrainConfig
     if not datasets:
         st.error("No dataset found. Put mnist.npz (or the MNIST IDX files) in the folder HDR_DATA_DIR names.")
         return []
-    kinds = {"grid": "The blog's experiment grid", "archs": "Architectures side by side"}
+    kinds = {"cases": "The experiments project's eight cases, as it ran them", "grid": "The blog's experiment grid",
+             "archs": "Architectures side by side"}
     kind = st.radio("Experiment", list(kinds), key=_prime("exp_kind", valid=lambda v: v in kinds),
                     format_func=kinds.get, disabled=disabled)
+    if kind == "cases":
+        runs = experiment_cases()
+        _remember({"exp_kind": kind})
+        st.caption(f"The eight cases one after the other, each with the experiments' recipe: all of MNIST, "
+                   f"{EXPERIMENT_EPOCHS} epochs, Adam, 30% held out. At the end the table and plot put the test "
+                   "accuracy the project reports beside ours. On this server's CPUs this takes well over an hour.")
+        st.caption(f"{len(runs)} runs, trained one after the other.")
+        return runs
     dataset = _dataset_ui(datasets, disabled=disabled)
     c1, c2 = st.columns(2)
     epochs = c1.number_input("Epochs per run", 1, 50, step=1, key=_prime("exp_epochs"), disabled=disabled)
@@ -425,8 +457,9 @@ def experiment_form_ui(*, disabled: bool = False) -> list[tuple[str, TrainConfig
     values: dict[str, Any] = {"exp_kind": kind, "dataset": dataset, "exp_epochs": epochs,
                               "exp_train_limit": train_limit}
     if kind == "grid":
-        st.caption("The blog CNN (three conv64 blocks, Adam, batch 64), varying up to three things at once. "
-                   "Each ticked factor doubles the runs; all three give the blog's eight cases.")
+        st.caption("The blog CNN (three conv64 blocks, Adam, batch 32), varying up to three things at once. "
+                   "Each ticked factor doubles the runs; all three give the experiments' eight cases, here with "
+                   "the epochs and images you choose.")
         values["exp_dense"] = st.checkbox("Dense layers: 3 and 4", key=_prime("exp_dense"), disabled=disabled)
         values["exp_l2"] = st.checkbox("L2 0.01 on the first convolution: off and on", key=_prime("exp_l2"),
                                        disabled=disabled)
@@ -984,8 +1017,41 @@ def comparison_table(runs: list[RunRecord], names: dict[str, str]) -> list[dict[
             "learning rate": c.learning_rate,
             "parameters": int(r.card.get("params") or 0),
             "dataset": c.dataset,
+            "reference reports": reported_figure(c),
         })
     return rows
+
+
+def reported_figure_chart(rows: list[dict[str, Any]]) -> go.Figure | None:
+    """Test accuracy, ours beside what the reference reports, for the rows that have a reported figure."""
+    pairs = [(row["model"], row["test accuracy"], _percent(row["reference reports"])) for row in rows]
+    pairs = [pair for pair in pairs if pair[2] is not None]
+    if not pairs:
+        return None
+    names = [name for name, _, _ in pairs]
+    data = [
+        {"type": "bar", "name": "ours", "x": names, "y": [ours for _, ours, _ in pairs], "marker": {"color": ACCENT},
+         "hovertemplate": "%{x}: %{y:.2%}<extra>ours</extra>"},
+        {"type": "bar", "name": "the reference reports", "x": names, "y": [theirs for _, _, theirs in pairs],
+         "marker": {"color": TRAIN_COLOR}, "hovertemplate": "%{x}: %{y:.2%}<extra>reported</extra>"},
+    ]
+    low = min(min(ours, theirs) for _, ours, theirs in pairs)
+    layout = {"height": 300, "barmode": "group", "margin": {"l": 8, "r": 8, "t": 8, "b": 8},
+              "yaxis": {"title": {"text": "test accuracy"}, "tickformat": ".1%", "range": [max(0.0, low - 0.01), 1.0],
+                        "gridcolor": "#e2e8f0"},
+              "legend": {"orientation": "h", "y": 1.12}, "plot_bgcolor": "rgba(0,0,0,0)",
+              "paper_bgcolor": "rgba(0,0,0,0)", "font": {"color": TEXT}}
+    return go.Figure({"data": data, "layout": layout}, skip_invalid=False, _validate=False)
+
+
+def _percent(text: str | None) -> float | None:
+    """``"98.61%"`` (or ``"99.4% on ..."``) -> 0.9861; None for none."""
+    if not text:
+        return None
+    try:
+        return float(text.split("%")[0]) / 100
+    except ValueError:
+        return None
 
 
 def comparison_figure(runs: list[RunRecord], names: dict[str, str], metric: str) -> go.Figure:
@@ -1039,6 +1105,13 @@ def comparison_ui() -> None:
                                   required=True) or "val_accuracy"
     _remember({"compare_metric": metric})
     st.plotly_chart(comparison_figure(runs, names, metric), config=PLOTLY_CONFIG, key="train_compare_plot")
+    reported = reported_figure_chart(rows)
+    if reported is not None:
+        st.markdown("**Beside what the reference projects report**")
+        st.plotly_chart(reported, config=PLOTLY_CONFIG, key="train_reported_plot")
+        st.caption("Only runs that used a reference recipe exactly (all of MNIST, its epochs) have a reported "
+                   "figure. The experiments' figures are single runs: within about 0.2 points, a reproduction agrees. "
+                   "The EMNIST project's figure is on EMNIST Digits' test set, not MNIST's.")
     st.button("Clear the comparison", on_click=_clear_comparison, icon=":material/delete_sweep:",
               help="Empties this table; the models stay in the sidebar's model picker.", key="train_clear")
 

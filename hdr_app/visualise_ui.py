@@ -61,6 +61,8 @@ _FONT = dict(size=12)
 
 # Layers that act element-wise on a conv's output and belong to its stage ("conv -> BN -> ReLU").
 _BLOCK_KINDS = {"BatchNormalization", "ReLU", "Activation", "LeakyReLU", "PReLU", "ELU"}
+# Layers that only rescale the input image (no features of their own): shown, never a Grad-CAM layer.
+_SCALING_KINDS = {"Rescaling", "UnitNormalization", "Normalization"}
 # Layers that do nothing at prediction time: not shown as stages.
 _SKIP_KINDS = {"Dropout", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "AlphaDropout", "InputLayer"}
 _POOL_KINDS = {"MaxPooling2D", "AveragePooling2D"}
@@ -90,7 +92,8 @@ class Stage:
     shape : tuple of int
         Output shape without the batch axis: ``(26, 26, 32)`` or ``(128,)``.
     role : str
-        ``"conv"``, ``"pool"``, ``"spatial"`` (another layer with feature maps), ``"vector"`` (dense,
+        ``"conv"``, ``"pool"``, ``"spatial"`` (another layer with feature maps), ``"scaling"`` (the input
+        image rescaled, e.g. each column to unit length), ``"vector"`` (dense,
         global pooling, a short flatten) or ``"output"`` (the class scores).
     conv : str or None
         The Conv2D layer of a ``"conv"`` stage.
@@ -215,6 +218,8 @@ def _detail(layer: Any, info: visualize.LayerInfo, is_output: bool) -> str:
         return f"{info.output_shape[-1]} units, each weighing every input, then {info.activation or 'linear'}"
     if kind == "Rescaling":
         return "scales the pixel values"
+    if kind == "UnitNormalization":
+        return "scales each column of the image to length 1, as the reference project scaled its inputs"
     return kind
 
 
@@ -267,7 +272,7 @@ def describe_model(model: Any) -> ModelView:
         if row.kind in _SKIP_KINDS:
             continue
         if len(shape) == 3:
-            role = "pool" if row.kind in _POOL_KINDS else "spatial"
+            role = "pool" if row.kind in _POOL_KINDS else "scaling" if row.kind in _SCALING_KINDS else "spatial"
             label = f"{row.name} ({'max pooling' if row.kind == 'MaxPooling2D' else row.kind})"
             stages.append(Stage(row.name, (row.name,), (row.kind,), label, shape, role))
         elif len(shape) == 1:
@@ -1071,9 +1076,10 @@ def where_it_looks_ui(subject: Subject) -> None:
                         format_func=lambda i: f"{names[i]} ({subject.probabilities[i]:.1%})")
     layer = None
     if method == "Grad-CAM":
-        candidates = [s.name for s in view.spatial_stages]
+        maps = [s for s in view.spatial_stages if s.role != "scaling"]
+        candidates = [s.name for s in maps]
         default = view.grad_cam_default()
-        labels = {s.name: f"{s.label} ({s.shape[0]}×{s.shape[1]})" for s in view.spatial_stages}
+        labels = {s.name: f"{s.label} ({s.shape[0]}×{s.shape[1]})" for s in maps}
         index = candidates.index(default) if default in candidates else 0
         layer = c.selectbox("Grad-CAM layer", candidates, index=index,
                              key=f"{state.VIS_GRADCAM_LAYER}_{subject.model_key}", format_func=labels.__getitem__,

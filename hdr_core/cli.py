@@ -54,7 +54,7 @@ from hdr_core.constants import DATA_DIR_ENV, DIGIT_CLASS_NAMES, MODELS_DIR_ENV  
 from hdr_core.errors import HdrError, ModelError  # noqa: E402
 from hdr_core.models import PRESETS, ArchSpec  # noqa: E402
 from hdr_core.train import LR_SCHEDULES, OPTIMIZERS, PRECISIONS, TrainConfig  # noqa: E402
-from hdr_core.zoo import REFERENCE_PRESETS, ZOO_DIR  # noqa: E402
+from hdr_core.zoo import ZOO_DIR, ZOO_RUNS  # noqa: E402
 
 __all__ = ["THRESHOLD_METHODS", "UsageError", "build_parser", "config_from_command", "main"]
 
@@ -266,6 +266,8 @@ _FIELD_HELP = {
     "batch_size": "images per training step",
     "learning_rate": "peak learning rate",
     "optimizer": "optimizer",
+    "beta_1": "Adam's decay of its running mean of gradients (lower: a shorter memory, for high learning rates)",
+    "beta_2": "Adam's decay of its running mean of squared gradients",
     "lr_schedule": "learning-rate schedule: constant, exponential (x0.95 per epoch) or onecycle",
     "l2": "extra L2 penalty on every kernel",
     "label_smoothing": "label smoothing, e.g. 0.05",
@@ -280,7 +282,8 @@ _FIELD_HELP = {
     "renormalize": "augmentation: probability of re-rendering a digit as the preprocessing renders real input",
     "init_from": "start from this .keras model's weights (fine-tuning)",
     "early_stopping_patience": "stop after this many epochs without a better validation accuracy; 0 = off",
-    "validation_fraction": "share of the training split held out to pick the best epoch",
+    "validation_fraction": "share of the training split held out (to pick the best epoch); 0 = none",
+    "keep_best": "keep the best validation epoch's weights (true) or the last epoch's (false, as the references do)",
     "train_limit": "use only this many training images (quick runs); None = all",
     "track_test_accuracy": "measure test accuracy after every epoch (benchmarks)",
     "seed": "seeds the split, shuffling, augmentation, weights and dropout",
@@ -399,9 +402,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     zoo = command("zoo", "Train every reference architecture with its reference recipe and write README's "
                          "model zoo table.")
-    zoo.add_argument("--preset", action="append", choices=list(PRESETS), metavar="NAME",
-                     help="train only this preset (repeatable; default: every reference preset: "
-                          f"{', '.join(REFERENCE_PRESETS)})")
+    zoo.add_argument("--preset", action="append", choices=[*ZOO_RUNS, *(p for p in PRESETS if p not in ZOO_RUNS)],
+                     metavar="NAME", help="train only this row or preset (repeatable; default every row: "
+                                          f"{', '.join(ZOO_RUNS)})")
     zoo.add_argument("--out-dir", default=str(ZOO_DIR), metavar="DIR",
                      help=f"where the models and their cards go (default {ZOO_DIR})")
     zoo.add_argument("--readme", default="README.md", metavar="PATH",
@@ -914,7 +917,7 @@ def cmd_zoo(args: argparse.Namespace, out: _Output) -> int:
     import_tensorflow_quietly()
     progress = _TrainProgress()
     with _stop_on_ctrl_c(progress):
-        entries = zoo.run_zoo(args.preset or zoo.REFERENCE_PRESETS, out_dir=args.out_dir, overrides=overrides,
+        entries = zoo.run_zoo(args.preset or tuple(zoo.ZOO_RUNS), out_dir=args.out_dir, overrides=overrides,
                               retrain=args.retrain, progress=_progress, epoch_progress=progress)
     if progress.stop_requested:
         return out.error("stopped by Ctrl-C: the table was not written; run the same command again to resume")

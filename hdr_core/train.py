@@ -41,6 +41,8 @@ class TrainConfig:
     batch_size: int = 128  # 128 keeps two CPU cores busy without hurting accuracy
     learning_rate: float = 1e-3  # peak learning rate
     optimizer: str = "adam"  # one of OPTIMIZERS
+    beta_1: float = 0.9  # Adam's decay of its running mean of gradients (lower: shorter memory, for high rates)
+    beta_2: float = 0.999  # Adam's decay of its running mean of squared gradients
     lr_schedule: str = "constant"  # constant | exponential (x0.95 per epoch) | onecycle (warm-up, cosine decay)
     l2: float = 0.0  # extra L2 penalty on every kernel
     label_smoothing: float = 0.0  # 0.05 softens over-confident outputs a little
@@ -55,7 +57,8 @@ class TrainConfig:
     renormalize: float = 0.0  # augmentation: probability of rendering a digit as preprocessing renders real input
     init_from: str | None = None  # start from this .keras model's weights (fine-tuning) instead of random ones
     early_stopping_patience: int = 0  # epochs without a better validation accuracy before stopping; 0 = off
-    validation_fraction: float = 0.1  # share of the training split held out to pick the best epoch
+    validation_fraction: float = 0.1  # share of the training split held out (to pick the best epoch)
+    keep_best: bool = True  # keep the best validation epoch's weights; False keeps the last (the references)
     train_limit: int | None = None  # use only this many training images (quick classroom runs)
     track_test_accuracy: bool = False  # measure test accuracy after every epoch (benchmarks; not for model choice)
     seed: int = 0  # seeds the split, shuffling, augmentation, weights and dropout
@@ -72,6 +75,8 @@ class TrainConfig:
             raise ValueError(f"learning_rate must be in (0, 1), got {self.learning_rate}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if not (0 <= self.beta_1 < 1 and 0 <= self.beta_2 < 1):
+            raise ValueError(f"beta_1 and beta_2 must be in [0, 1), got {self.beta_1}, {self.beta_2}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
         if self.precision not in PRECISIONS:
@@ -147,7 +152,7 @@ class TrainResult:
     per_class: list[float]  # test accuracy of each class
     confusion: np.ndarray  # (n_classes, n_classes) int64; rows are true classes, columns predictions
     epochs_run: int
-    best_epoch: int  # 1-based epoch whose weights were kept
+    best_epoch: int  # 1-based epoch whose weights were kept (the last one unless ``config.keep_best``)
     train_seconds: float  # time spent fitting (not loading or testing)
     stopped: bool  # the user (or early stopping) ended training before the last epoch
     class_names: tuple[str, ...]
@@ -210,7 +215,7 @@ def _optimizer(config: TrainConfig):
     import keras
 
     if config.optimizer == "adam":
-        return keras.optimizers.Adam(config.learning_rate)
+        return keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1, beta_2=config.beta_2)
     if config.optimizer == "rmsprop":
         return keras.optimizers.RMSprop(config.learning_rate)
     return keras.optimizers.SGD(config.learning_rate, momentum=0.9, nesterov=True)
@@ -317,7 +322,7 @@ def _keras_callback(config, progress, batches_per_epoch, val, test, timer):
             score = (logs.get("val_accuracy", logs.get("accuracy", 0.0)), -logs.get("val_loss", logs.get("loss", 0.0)))
             if score > self.best:
                 self.best, self.best_epoch, self.epochs_without_gain = score, epoch + 1, 0
-                self.best_weights = [w.copy() for w in self.model.get_weights()] if val else None
+                self.best_weights = [w.copy() for w in self.model.get_weights()] if val and config.keep_best else None
             else:
                 self.epochs_without_gain += 1
                 if config.early_stopping_patience and self.epochs_without_gain >= config.early_stopping_patience:
@@ -465,7 +470,8 @@ def train(config: TrainConfig, *, progress: ProgressCallback | None = None, data
     result = TrainResult(
         model=model, history=bridge.history, test_loss=evaluation.loss, test_accuracy=evaluation.accuracy,
         per_class=evaluation.per_class, confusion=evaluation.confusion, epochs_run=epochs_run,
-        best_epoch=bridge.best_epoch or epochs_run, train_seconds=timer.elapsed,
+        best_epoch=(bridge.best_epoch if bridge.best_weights is not None else 0) or epochs_run,
+        train_seconds=timer.elapsed,
         stopped=bridge.stopped, class_names=tuple(data.class_names), config=config,
     )
     result.card = model_card(result, n_train=len(train_idx), n_val=len(val_idx))

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from hdr_app import state
 from hdr_app.training import FINISHED, STOPPED, WAITING
 from hdr_core.models import PRESETS
+from hdr_core.train import TrainConfig
 from tests.conftest import REPO_ROOT
 
 PAGE = "pages/train.py"
@@ -105,7 +106,7 @@ def test_picking_an_architecture_fills_in_its_recipe(at):
     assert at.selectbox(key=key("batch_size")).value == 128
     at.selectbox(key=key("arch")).set_value("blog-cnn-rot").run()
     assert at.slider(key=key("rotation")).value == 10.0
-    assert at.selectbox(key=key("batch_size")).value == 64
+    assert at.selectbox(key=key("batch_size")).value == 32
     assert "blog experiments" in texts(at)
     at.selectbox(key=key("arch")).set_value("custom").run()
     assert at.slider(key=key("conv_blocks")).value == 2
@@ -139,6 +140,31 @@ def test_experiment_mode_builds_the_blog_grid(at):
     at.multiselect(key=key("exp_archs")).set_value(["fast", "emnist-cnn"]).run()
     assert at.button(key="train_start").label == "Train 2 runs"
     assert not at.exception
+
+
+def test_the_experiments_eight_cases_are_one_choice_with_their_reported_figures(at):
+    from hdr_app.train_ui import experiment_cases, reported_figure
+
+    at.radio(key=state.TRAIN_MODE).set_value("experiment").run()
+    at.radio(key=key("exp_kind")).set_value("cases").run()
+    assert not at.exception
+    assert at.button(key="train_start").label == "Train 8 runs"
+    runs = experiment_cases()
+    assert [label.split(":")[0] for label, _ in runs] == [f"case {n}" for n in range(1, 9)]
+    assert all(config.epochs == 20 and config.train_limit is None for _, config in runs)
+    assert [reported_figure(config) for _, config in runs] == ["98.61%", "98.69%", "98.17%", "98.40%", "98.82%",
+                                                               "98.71%", "98.82%", "98.37%"]
+    # A shortened run is not the recipe the figure was reported for.
+    assert reported_figure(TrainConfig.from_preset("blog-cnn-rot", epochs=2)) is None
+    assert reported_figure(TrainConfig.from_preset("emnist-cnn")).startswith("99.4%")
+
+
+def test_picking_a_reference_fills_in_its_early_stopping(at):
+    at.selectbox(key=key("arch")).set_value("emnist-cnn").run()
+    assert at.checkbox(key=key("early_stopping")).value is True
+    assert at.slider(key=key("patience")).value == 3
+    at.selectbox(key=key("arch")).set_value("fast").run()
+    assert at.checkbox(key=key("early_stopping")).value is False
 
 
 def test_settings_survive_a_visit_to_another_page(at):
@@ -206,3 +232,15 @@ def test_training_survives_a_page_switch_and_stop_keeps_the_model(at):
     assert "Results · my custom CNN" in shown
     (run,) = job.finished_runs()
     assert run.result.stopped and job.snapshot().batch < 563
+
+
+def test_the_reported_figures_chart_puts_ours_beside_theirs():
+    from hdr_app.train_ui import reported_figure_chart
+
+    rows = [{"model": "case 1: 3 dense", "test accuracy": 0.9885, "reference reports": "98.61%"},
+            {"model": "fast", "test accuracy": 0.991, "reference reports": None}]
+    figure = reported_figure_chart(rows)
+    ours, theirs = figure.data
+    assert list(ours.x) == ["case 1: 3 dense"] and list(ours.y) == [0.9885]
+    assert list(theirs.y) == [0.9861]
+    assert reported_figure_chart(rows[1:]) is None  # nothing reported: no chart

@@ -89,6 +89,14 @@ def test_best_validation_epoch_is_kept(fonts):
     assert kept == pytest.approx(result.history["val_accuracy"][best], abs=1e-6)
 
 
+def test_keep_best_false_keeps_the_last_epoch_as_the_references_do(fonts):
+    result = train(TrainConfig(arch=TINY, epochs=3, batch_size=32, learning_rate=3e-3, keep_best=False), dataset=fonts)
+    val_idx = split_validation(len(fonts.x_train), result.config)[1]
+    kept = evaluate_model(result.model, fonts.x_train[val_idx], fonts.y_train[val_idx], 10).accuracy
+    assert result.best_epoch == result.epochs_run == 3
+    assert kept == pytest.approx(result.history["val_accuracy"][-1], abs=1e-6)
+
+
 def test_early_stopping_ends_when_validation_stalls(fonts):
     config = TrainConfig(arch=TINY, epochs=30, batch_size=32, learning_rate=1e-2, early_stopping_patience=1)
     result = train(config, dataset=fonts)
@@ -154,7 +162,7 @@ def test_every_augmentation_setting_reaches_the_augmentation_it_names():
 @pytest.mark.parametrize("kwargs, match", [
     (dict(epochs=0), "epochs"), (dict(arch="vgg"), "vgg"), (dict(optimizer="adagrad"), "optimizer"),
     (dict(learning_rate=2.0), "learning_rate"), (dict(rotation=-5), "rotation"), (dict(train_limit=3), "train_limit"),
-    (dict(precision="float16"), "precision")])
+    (dict(precision="float16"), "precision"), (dict(beta_1=1.0), "beta_1")])
 def test_bad_config_names_the_field(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TrainConfig(**kwargs)
