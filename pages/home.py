@@ -36,6 +36,16 @@ for i, (path, icon, title, text) in enumerate(PAGE_CARDS):
         st.page_link(path, label=f"**{title}**", icon=icon)
         st.markdown(text)
 
+st.subheader("Try this first")
+st.markdown(
+    "1. **Draw** a 7 with and without its bar, and a 4 that looks like a 9: watch the probabilities move. "
+    "\"92% sure\" means that of all the answers given with about 92%, about 92% are right.\n"
+    "2. **Upload a photo** of a digit on paper, on a desk or in a shadow, and open its steps: each says why it ran.\n"
+    "3. **Train** the fast network on 10,000 images (seconds), then on all of them; then on 250 and read why "
+    "that is too few.\n"
+    "4. **Look inside** your own model: its filters, its feature maps for your digit, and where it looked."
+)
+
 st.subheader("How the pieces fit together")
 st.markdown(
     "1. **Preprocessing** turns any picture into what MNIST looks like: white ink on black, the digit "

@@ -65,6 +65,13 @@ def test_every_page_file_exists():
     assert not missing, f"app.py navigates to pages that do not exist: {missing}"
 
 
+def test_the_overview_offers_the_lesson_path_in_order():
+    at = run_app("pages/home.py")
+    [steps] = [m.value for m in at.markdown if m.value.startswith("1. **Draw**")]
+    order = [steps.index(f"**{page}**") for page in ("Draw", "Upload a photo", "Train", "Look inside")]
+    assert order == sorted(order) and "92% sure" in steps
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders_without_exception(page):
     at = run_app(page)
