@@ -20,6 +20,7 @@ from hdr_app import state
 from hdr_app.draw_inference import InstantPredictor
 from hdr_core.errors import ModelError
 from hdr_core.inference import ModelInfo, Predictor, shipped_models
+from hdr_core.quiet import import_tensorflow_quietly
 from hdr_core.realdev import recorded_accuracy
 
 __all__ = [
@@ -276,6 +277,7 @@ def shipped_predictor(path: str, version: int | None = None) -> Predictor:
     # Streamlit calls keras.backend.clear_session() after every script run, in every session; that
     # would pull Keras's global state from under sub-models built by Visualise and trainings running in
     # other sessions' threads. Keras is loaded from here on anyway, so switch that clean-up off once.
+    import_tensorflow_quietly()  # first: no oneDNN/CUDA start-up lines in the server's log (replayed on failure)
     guard_keras_session(always=True)
     return Predictor.from_path(path)
 

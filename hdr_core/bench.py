@@ -278,7 +278,7 @@ def load_times(paths: Sequence[str | os.PathLike] | None = None, *, repeats: int
 
 def _train_worker(request_json: str) -> None:
     """Run in a child process: train, stop once the target accuracy is reached, print a JSON result."""
-    from hdr_core.cli import import_tensorflow_quietly
+    from hdr_core.quiet import import_tensorflow_quietly
 
     import_tensorflow_quietly()
     from hdr_core.train import TrainConfig, train
@@ -438,7 +438,7 @@ def run_all(*, quick: bool = False, model_path: str | os.PathLike | None = None,
     from hdr_core.errors import HdrError
 
     report: dict[str, Any] = {"machine": machine(), "quick": quick}
-    from hdr_core.cli import import_tensorflow_quietly
+    from hdr_core.quiet import import_tensorflow_quietly
 
     already = "tensorflow" in sys.modules
     start = time.perf_counter()

@@ -35,14 +35,12 @@ import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import datetime as _dt  # noqa: E402
 import json  # noqa: E402
-import logging  # noqa: E402
 import math  # noqa: E402
 import shlex  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
-import warnings  # noqa: E402
 from dataclasses import MISSING, Field, asdict, fields  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any, Callable, Iterator, Sequence  # noqa: E402
@@ -54,6 +52,8 @@ from hdr_core.constants import DATA_DIR_ENV, DIGIT_CLASS_NAMES, MODELS_DIR_ENV  
 from hdr_core.errors import HdrError, ModelError  # noqa: E402
 from hdr_core.models import PRESETS, ArchSpec  # noqa: E402
 from hdr_core.train import LR_SCHEDULES, OPTIMIZERS, PRECISIONS, TrainConfig  # noqa: E402
+from hdr_core.quiet import import_tensorflow_quietly  # noqa: E402,F401  (re-exported: cli.import_tensorflow_quietly)
+from hdr_core.quiet import quiet_tensorflow as _quiet_tensorflow  # noqa: E402
 from hdr_core.zoo import ZOO_DIR, ZOO_RUNS  # noqa: E402
 
 __all__ = ["THRESHOLD_METHODS", "UsageError", "build_parser", "config_from_command", "main"]
@@ -146,53 +146,6 @@ def _message(error: BaseException) -> str:
         where = f"{error.filename}: " if error.filename else ""
         return f"{where}{error.strerror}"
     return str(error) or type(error).__name__
-
-
-def import_tensorflow_quietly() -> None:
-    """Import TensorFlow and Keras with their start-up logs hidden.
-
-    TensorFlow 2.21 writes a few C++ log lines (oneDNN, CUDA) on stderr while it loads, before absl
-    logging is initialised, so ``TF_CPP_MIN_LOG_LEVEL`` cannot hide them: stderr is pointed at a
-    temporary file during the import, and that file is replayed only if the import fails.
-    """
-    if "tensorflow" in sys.modules and "keras" in sys.modules:
-        return
-    _quiet_tensorflow()
-    import tempfile
-
-    sys.stderr.flush()
-    try:
-        saved = os.dup(2)
-    except OSError:  # no real stderr (embedded interpreter): import as is
-        import keras  # noqa: F401
-        return
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            import tensorflow  # noqa: F401
-            import keras  # noqa: F401
-        except BaseException:
-            os.dup2(saved, 2)
-            sink.seek(0)
-            sys.stderr.write(sink.read().decode("utf-8", "replace"))
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
-def _quiet_tensorflow() -> None:
-    """Silence TensorFlow's and absl's start-up chatter before TensorFlow is imported."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    try:
-        import absl.logging
-
-        absl.logging.set_verbosity(absl.logging.ERROR)
-    except ImportError:  # pragma: no cover - absl comes with TensorFlow
-        pass
-    for name in ("tensorflow", "absl", "keras", "h5py"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", module=r"(tensorflow|keras|absl|google|tf_keras)(\.|$)")
 
 
 # ==================================================================================================
