@@ -29,15 +29,6 @@ from hdr_core.inference import Prediction, Predictor
 __all__ = ["InstantPredictor"]
 
 
-def _as_probabilities(scores: np.ndarray) -> np.ndarray:
-    """(1, n) model outputs -> probabilities: kept when they already are (softmax output), else softmax."""
-    scores = np.asarray(scores, dtype=np.float32)
-    if np.all(scores >= 0) and np.allclose(scores.sum(axis=1), 1.0, atol=1e-3):
-        return scores
-    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
-    return (shifted / shifted.sum(axis=1, keepdims=True)).astype(np.float32)
-
-
 class InstantPredictor:
     """Single-threaded one-image predictions for a :class:`~hdr_core.inference.Predictor`'s model.
 
@@ -87,7 +78,7 @@ class InstantPredictor:
         probe = np.random.default_rng(0).random((IMAGE_SIZE, IMAGE_SIZE), dtype=np.float32)
         interpreter.set_tensor(input_detail["index"], probe.reshape(input_detail["shape"]))
         interpreter.invoke()
-        lite = _as_probabilities(interpreter.get_tensor(output_detail["index"]))[0]
+        lite = predictor.to_probabilities(interpreter.get_tensor(output_detail["index"]))[0]
         expected = predictor.predict(probe).probabilities
         if lite.shape != expected.shape or not np.allclose(lite, expected, atol=1e-4):
             raise ValueError("its results differ from TensorFlow's")
@@ -114,4 +105,4 @@ class InstantPredictor:
             self._interpreter.set_tensor(self._input["index"], image.reshape(self._input["shape"]))
             self._interpreter.invoke()
             scores = self._interpreter.get_tensor(self._output["index"]).copy()
-        return Prediction.from_probabilities(_as_probabilities(scores)[0], self.class_names)
+        return Prediction.from_probabilities(self.predictor.to_probabilities(scores)[0], self.class_names)

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import streamlit as st
 
-from hdr_app.charts import NARROW_LABEL_GAP, PLOTLY_CONFIG, pixel_image_html, probability_chart
+from hdr_app.charts import CONFIDENCE_MEANING, NARROW_LABEL_GAP, PLOTLY_CONFIG, pixel_image_html, probability_chart
 from hdr_core import preprocess
 
 __all__ = ["CANVAS_SIZE", "NOT_SURE_BELOW", "SEEN_SIZE", "CanvasDrawing", "answer_ui", "canvas_ui",
@@ -239,7 +239,7 @@ def answer_ui(predictor, model_input: np.ndarray | None, model_name: str) -> Non
             f"{prediction.confidence:.0%} sure",
             delta_color="off",
             delta_arrow="off",
-            help="The digit with the highest probability, and that probability.",
+            help=f"The digit with the highest probability, and that probability. {CONFIDENCE_MEANING}",
         )
         if prediction.confidence < NOT_SURE_BELOW:
             (first, p1), (second, p2) = prediction.top_k(2)

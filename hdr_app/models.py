@@ -18,6 +18,7 @@ import streamlit as st
 
 from hdr_app import state
 from hdr_app.draw_inference import InstantPredictor
+from hdr_core.calibration import card_temperature
 from hdr_core.errors import ModelError
 from hdr_core.inference import ModelInfo, Predictor, shipped_models
 from hdr_core.quiet import import_tensorflow_quietly
@@ -291,8 +292,8 @@ def _session_predictor(name: str) -> Predictor:
     cached = cache.get(name)
     if cached is not None and cached[0] == id(session_model.model):
         return cached[1]
-    names = session_model.card.get("class_names") if isinstance(session_model.card, dict) else None
-    predictor = Predictor(session_model.model, names)
+    card = session_model.card if isinstance(session_model.card, dict) else {}
+    predictor = Predictor(session_model.model, card.get("class_names"), temperature=card_temperature(card))
     cache[name] = (id(session_model.model), predictor)
     return predictor
 

@@ -101,7 +101,7 @@ _FORM_DEFAULTS: dict[str, Any] = {
     **{name: getattr(TrainConfig.from_preset("fast"), name) for name in _RECIPE_FIELDS},
     "early_stopping": False,
     "patience": 2,
-    "train_limit": 0,
+    "train_limit": 10000,  # a run in seconds; "all" is the last stop of the slider
     "seed": 0,
     "mode": ONE,
     "compare_metric": "val_accuracy",
@@ -767,7 +767,9 @@ def summary_ui(run: RunRecord) -> None:
     st.plotly_chart(curves_figure(result.history, batch_x=run.batch_x, batch_loss=run.batch_loss,
                                   batch_accuracy=run.batch_accuracy, total_epochs=result.epochs_run),
                     config=PLOTLY_CONFIG, key=f"train_curves_{run.run_id}")
-    st.caption(_curves_comment(result.history))
+    verdict, under_trained = training_verdict(result.test_accuracy, result.history, n_train=run.n_train,
+                                              batch_size=run.config.batch_size, epochs=result.epochs_run)
+    (st.warning if under_trained else st.caption)(verdict)
 
 
 def details_ui(run: RunRecord) -> None:
@@ -791,18 +793,37 @@ def details_ui(run: RunRecord) -> None:
     _downloads_ui(run, _run_name(run))
 
 
-def _curves_comment(history: dict[str, list[float]]) -> str:
+UNDER_TRAINED_BELOW = 0.90  # test accuracy under which a run is called under-trained, whatever its curves
+
+
+def training_verdict(test_accuracy: float, history: dict[str, list[float]], *, n_train: int, batch_size: int,
+                     epochs: int) -> tuple[str, bool]:
+    """One honest sentence about a finished run, judged by its numbers, and whether it is under-trained.
+
+    Under ``UNDER_TRAINED_BELOW`` test accuracy the run is called under-trained, with the number of weight
+    updates it made (each batch is one); "generalises" is said only of a run that reads its test images well
+    and whose training and validation accuracy stay close.
+    """
+    updates = max(1, math.ceil(n_train / max(1, batch_size))) * epochs if n_train else 0
+    if test_accuracy < UNDER_TRAINED_BELOW:
+        plural = "s" if epochs != 1 else ""
+        made = (f"It made only {updates:,} weight update{'s' if updates != 1 else ''} ({n_train:,} images in "
+                f"batches of {batch_size}, {epochs} epoch{plural})") if updates else "It trained little"
+        return (f"Under-trained: {test_accuracy:.1%} of the test images read right. {made}; a network needs a few "
+                "hundred updates to start reading digits and thousands to read them well. Use more training "
+                "images or more epochs."), True
     acc, val = history.get("accuracy") or [], history.get("val_accuracy") or []
     if not acc or not val:
-        return "Training curves per epoch."
+        return f"{test_accuracy:.1%} of the test images read right.", False
     gap = acc[-1] - val[-1]
     if gap > 0.03:
         return (f"Training accuracy is {gap:.1%} above validation accuracy: the network is starting to memorise "
-                "its training images (overfitting). More data, augmentation, dropout or L2 help.")
+                "its training images (overfitting). More data, augmentation, dropout or L2 help."), False
     if gap < -0.03:
         return ("Validation accuracy is above training accuracy: the training figure averages the whole epoch, "
-                "while the network kept improving during it (and dropout or augmentation make training harder).")
-    return "Training and validation accuracy stay close: the network generalises to images it has not seen."
+                "while the network kept improving during it (and dropout or augmentation make training harder)."), False
+    return (f"Training and validation accuracy stay close and {test_accuracy:.1%} of the test images read right: "
+            "the network generalises to images it has not seen."), False
 
 
 def per_class_figure(per_class: list[float], names: tuple[str, ...]) -> go.Figure:

@@ -1088,7 +1088,7 @@ def prediction_ui(result: FileResult) -> None:
         left, right = st.columns([1, 2.4], gap="large", vertical_alignment="center")
         with left:
             st.metric("Prediction", prediction.label)
-            st.markdown(f"Confidence **{prediction.confidence:.1%}**")
+            st.markdown(f"Confidence **{prediction.confidence:.1%}**", help=charts.CONFIDENCE_MEANING)
             runner_up = prediction.top_k(2)[1] if len(prediction.probabilities) > 1 else None
             if runner_up is not None:
                 st.caption(f"Runner-up: {runner_up[0]} ({runner_up[1]:.1%})")

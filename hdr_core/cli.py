@@ -6,6 +6,7 @@ command    does
 predict    read image files, preprocess them as the Upload page does, predict the digit (or a whole
            number with ``--multi``)
 evaluate   accuracy of a model on a dataset split, or on the real handwriting set (``real-dev``)
+calibrate  fit a model's temperature on its validation split (probabilities that mean what they say)
 train      train like the Train page does and save the model with its card
 zoo        train every reference architecture with its reference recipe; write README's zoo table
 bench      the project's speed figures, each beside the baseline it is compared against
@@ -52,6 +53,7 @@ from hdr_core.constants import DATA_DIR_ENV, DIGIT_CLASS_NAMES, MODELS_DIR_ENV  
 from hdr_core.errors import HdrError, ModelError  # noqa: E402
 from hdr_core.models import PRESETS, ArchSpec  # noqa: E402
 from hdr_core.train import LR_SCHEDULES, OPTIMIZERS, PRECISIONS, TrainConfig  # noqa: E402
+from hdr_core.calibration import card_temperature  # noqa: E402
 from hdr_core.quiet import import_tensorflow_quietly  # noqa: E402,F401  (re-exported: cli.import_tensorflow_quietly)
 from hdr_core.quiet import quiet_tensorflow as _quiet_tensorflow  # noqa: E402
 from hdr_core.zoo import ZOO_DIR, ZOO_RUNS  # noqa: E402
@@ -340,6 +342,11 @@ def build_parser() -> argparse.ArgumentParser:
                                "repeatable")
     evaluate.set_defaults(run=cmd_evaluate)
 
+    calibrate = command("calibrate", "Fit a model's temperature on its own validation split so that its "
+                                     "probabilities mean what they say; record it in the model card.")
+    model_options(calibrate)
+    calibrate.set_defaults(run=cmd_calibrate)
+
     train = command("train", "Train a model like the Train page does, and save it with its model card.")
     arch = train.add_mutually_exclusive_group(required=True)
     arch.add_argument("--preset", choices=list(PRESETS), metavar="NAME",
@@ -609,7 +616,8 @@ def cmd_evaluate(args: argparse.Namespace, out: _Output) -> int:
     if args.limit is not None:
         images, labels = images[: args.limit], labels[: args.limit]
     started = time.perf_counter()
-    evaluation = train.evaluate_model(model, images, labels, len(class_names))
+    temperature = card_temperature(inference.read_card(model_path))
+    evaluation = train.evaluate_model(model, images, labels, len(class_names), temperature=temperature)
     result = {
         "model": str(model_path),
         "dataset": name,
@@ -617,6 +625,8 @@ def cmd_evaluate(args: argparse.Namespace, out: _Output) -> int:
         "n": evaluation.n,
         "accuracy": round(evaluation.accuracy, 5),
         "loss": round(evaluation.loss, 5),
+        "ece": round(evaluation.ece, 5),
+        "temperature": temperature,
         "per_class": [round(a, 5) for a in evaluation.per_class],
         "class_names": list(class_names),
         "seconds": round(time.perf_counter() - started, 2),
@@ -625,9 +635,51 @@ def cmd_evaluate(args: argparse.Namespace, out: _Output) -> int:
         out.document(result)
     else:
         out.text(f"{model_path.name} on {name} {args.split} ({result['n']} images): "
-                 f"accuracy {evaluation.accuracy:.2%}, loss {evaluation.loss:.4f}")
+                 f"accuracy {evaluation.accuracy:.2%}, loss {evaluation.loss:.4f}, calibration error (ECE) "
+                 f"{evaluation.ece:.2%} (temperature {temperature:g})")
         out.text("per class: " + "  ".join(
             f"{c} {a:.1%}" if math.isfinite(a) else f"{c} -" for c, a in zip(class_names, evaluation.per_class)))
+    return EXIT_OK
+
+
+def cmd_calibrate(args: argparse.Namespace, out: _Output) -> int:
+    """Fit the temperature on the validation split the card's training config held out; write it to the card."""
+    from hdr_core import data, inference, train
+
+    model_path = _model_path(args.model)
+    context = {"model": str(model_path)}
+    card_path = model_path.with_suffix(".json")
+    try:
+        card = inference.read_card(model_path)
+        if not card or "config" not in card:
+            raise ModelError(f"{model_path.name} has no model card with its training config ({card_path.name}): "
+                             "its validation split is unknown, so it cannot be calibrated here.")
+        config = train.TrainConfig.from_json(card["config"])
+        dataset = data.load_dataset(config.dataset)
+        _, val_idx = train.split_validation(len(dataset.x_train), config)
+        if not len(val_idx):
+            raise ModelError(f"{model_path.name} was trained without a validation split: nothing to calibrate on.")
+        _inspect_model(model_path, trusted=args.trusted)
+        import_tensorflow_quietly()
+        model = inference.load_model(model_path, trusted=args.trusted)
+    except INPUT_ERRORS as error:
+        return out.error(_message(error), **context)
+    calibration = train.calibrate(model, dataset.x_train[val_idx], dataset.y_train[val_idx])
+    test = train.evaluate_model(model, dataset.x_test, dataset.y_test, len(dataset.class_names),
+                                temperature=calibration.temperature)
+    card["calibration"] = calibration.as_card()
+    card["test_ece"] = round(test.ece, 5)
+    try:
+        card_path.write_text(json.dumps(card, indent=2) + "\n")
+    except OSError as error:
+        return out.error(f"cannot update the model card: {error}", **context)
+    result = {**context, **calibration.as_card(), "test_ece": card["test_ece"], "card": str(card_path)}
+    if out.json:
+        out.document(result)
+    else:
+        out.text(f"{model_path.name}: temperature {calibration.temperature:.3f} fitted on {calibration.n} validation "
+                 f"images; calibration error (ECE) there {calibration.ece_before:.2%} -> {calibration.ece_after:.2%}, "
+                 f"on the test split {test.ece:.2%}. Written to {card_path}.")
     return EXIT_OK
 
 
@@ -686,6 +738,8 @@ def _evaluate_real_dev(args: argparse.Namespace, out: _Output, model_path: Path,
         "by_source": summary["by_source"],
         "numbers": [{**n, "path": short(n["path"])} for n in summary["numbers"]],
         "numbers_exact": summary["numbers_exact"],
+        "ece": summary["ece"],
+        "temperature": predictor.temperature,
         "n_failures": len(report.failures),
         "failures": [{**f, "path": short(f["path"])} for f in report.failures[:MAX_FAILURES_SHOWN]],
         "folder": str(base),
@@ -702,8 +756,9 @@ def _evaluate_real_dev(args: argparse.Namespace, out: _Output, model_path: Path,
         out.document(result)
     else:
         accuracy = f"{report.accuracy:.2%}" if report.n else "-"
+        calibration = "" if report.ece is None else f", calibration error (ECE) {report.ece:.2%}"
         out.text(f"{model_path.name} on {REAL_DEV} ({report.n} single digits, threshold {args.threshold}): "
-                 f"accuracy {accuracy}")
+                 f"accuracy {accuracy}{calibration}")
         for kind, figures in result["by_kind"].items():
             out.text(f"  {kind:8s} {figures['accuracy']:.2%} of {figures['n']}")
         if len(result["by_source"]) > 1:

@@ -6,8 +6,9 @@ Importing this module is cheap: TensorFlow and Keras are imported only when a mo
 Models are Keras 3 ``.keras`` files that take ``(None, 28, 28, 1)`` (or ``(None, 28, 28)``) float32
 images in [0, 1], ink bright on black, and return one score per class, ``(None, n)``. Each shipped model
 ``models/NAME.keras`` has a model card ``models/NAME.json`` (at least ``name``, ``file``,
-``class_names``; often ``dataset``, ``architecture``, ``params``, ``test_accuracy``,
-``real_dev_accuracy``).
+``class_names``; often ``dataset``, ``architecture``, ``params``, ``test_accuracy``, ``real_dev``, and
+``calibration``, whose temperature :class:`Predictor` applies). Every file is inspected
+(``model_files``) before Keras opens it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hdr_core.calibration import card_temperature, with_temperature
 from hdr_core.constants import DEFAULT_MODEL_NAME, IMAGE_SIZE, INPUT_SHAPE, MODELS_DIR_ENV
 from hdr_core.errors import ModelError
 from hdr_core.model_files import MODEL_SUFFIX as _MODEL_SUFFIX
@@ -445,6 +447,9 @@ class Predictor:
         One name per output; default ``"0"`` .. ``"n-1"``.
     warmup : bool, optional
         Trace the one-image graph now (about 50 ms) so that the first :meth:`predict` is fast too.
+    temperature : float, keyword-only
+        The model's calibration (``hdr_core.calibration``): probabilities are ``softmax(log(p) / T)``.
+        ``from_path`` reads it from the model card; 1.0 leaves the model's own outputs.
 
     Notes
     -----
@@ -460,9 +465,13 @@ class Predictor:
         class_names: Sequence[str] | None = None,
         *,
         warmup: bool = True,
+        temperature: float = 1.0,
     ) -> None:
         self.model = model
         self.n_classes = check_model(model)
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        self.temperature = float(temperature)  # hdr_core.calibration; 1.0 leaves the outputs as they are
         if class_names is None:
             names = tuple(str(i) for i in range(self.n_classes))
         else:
@@ -482,7 +491,8 @@ class Predictor:
 
     @classmethod
     def from_path(cls, path: str | os.PathLike | None = None, *, trusted: bool = False) -> Predictor:
-        """Load a ``.keras`` file (default: the default shipped model) and its card's class names.
+        """Load a ``.keras`` file (default: the default shipped model) and its card's class names and
+        calibration temperature.
 
         Raises
         ------
@@ -492,14 +502,15 @@ class Predictor:
         """
         path = default_model_path() if path is None else Path(path)
         model = load_model(path, trusted=trusted)
-        names = _card_class_names(read_card(path))
+        card = read_card(path)
+        names = _card_class_names(card)
         n = check_model(model)
         if names is not None and len(names) != n:
             raise ModelError(
                 f"The model card of {Path(path).name} lists {len(names)} class names, but the model has "
                 f"{n} outputs: fix the card's class_names or remove the card."
             )
-        return cls(model, names)
+        return cls(model, names, temperature=card_temperature(card))
 
     def _functions(self) -> tuple[Any, Any]:
         if self._one is None:
@@ -528,14 +539,15 @@ class Predictor:
                     self._one = one
         return self._one, self._many
 
-    def _to_probabilities(self, scores: np.ndarray) -> np.ndarray:
+    def to_probabilities(self, scores: np.ndarray) -> np.ndarray:
+        """(N, C) model outputs -> calibrated probabilities: softmax when the model ends in logits, then the
+        temperature (``hdr_core.calibration``)."""
         scores = np.asarray(scores, dtype=np.float32)
-        if self._softmax_output:
-            return scores
-        sums = scores.sum(axis=1)
-        if scores.size and np.all(scores >= 0) and np.allclose(sums, 1.0, atol=1e-3):
-            return scores
-        return _softmax(scores)
+        if not self._softmax_output:
+            sums = scores.sum(axis=1)
+            if not (scores.size and np.all(scores >= 0) and np.allclose(sums, 1.0, atol=1e-3)):
+                scores = _softmax(scores)
+        return with_temperature(scores, self.temperature) if self.temperature != 1.0 else scores
 
     def predict(self, image28: np.ndarray) -> Prediction:
         """Classify one image (fast path, no ``model.predict``).
@@ -559,7 +571,7 @@ class Predictor:
         one, _ = self._functions()
         import tensorflow as tf
 
-        return Prediction.from_probabilities(self._to_probabilities(one(tf.constant(x)).numpy())[0], self.class_names)
+        return Prediction.from_probabilities(self.to_probabilities(one(tf.constant(x)).numpy())[0], self.class_names)
 
     def predict_proba(self, images: np.ndarray, *, batch_size: int = 256) -> np.ndarray:
         """Class probabilities of many images.
@@ -596,5 +608,5 @@ class Predictor:
         for start in range(0, n_images, int(batch_size)):
             chunk = _as_float_images(images[start : start + batch_size], what="images")
             chunk = chunk.reshape(-1, *INPUT_SHAPE)
-            out[start : start + len(chunk)] = self._to_probabilities(many(tf.constant(chunk)).numpy())
+            out[start : start + len(chunk)] = self.to_probabilities(many(tf.constant(chunk)).numpy())
         return out

@@ -145,8 +145,9 @@ def _check_members(path: Path, members: list[zipfile.ZipInfo], limits: FileLimit
         if info.file_size > limits.max_member_bytes:
             raise ModelError(
                 f"{path.name}: its member {name!r} inflates to {info.file_size / 1e6:,.0f} MB "
-                f"(from {info.compress_size / 1e6:,.1f} MB in the file), over the {limits.max_member_bytes / 1e6:.0f} MB "
-                "a model of this app can need: a zip bomb, or not a model for this app. Refused."
+                f"(from {info.compress_size / 1e6:,.1f} MB in the file), over the "
+                f"{limits.max_member_bytes / 1e6:.0f} MB a model of this app can need: a zip bomb, or not a model "
+                "for this app. Refused."
             )
     total = sum(info.file_size for info in members)
     if total > limits.max_total_bytes:

@@ -17,6 +17,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from .calibration import expected_calibration_error
 from .constants import DATA_DIR_ENV
 from .errors import DatasetNotFoundError, HdrError
 
@@ -70,6 +71,7 @@ class RealDevReport:
     by_source: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
     numbers: list[dict] = field(default_factory=list)  # per multi-digit file: path, label, read, exact
     failures: list[dict] = field(default_factory=list)  # per wrong or failed single digit: path, label, predicted/error
+    ece: float | None = None  # calibration error of the single digits that preprocessed (hdr_core.calibration)
 
     @property
     def accuracy(self) -> float:
@@ -87,6 +89,7 @@ class RealDevReport:
                           for source, (c, n) in sorted(self.by_source.items(), key=lambda item: -item[1][1])},
             "numbers": self.numbers,
             "numbers_exact": sum(1 for r in self.numbers if r["exact"]),
+            "ece": None if self.ece is None else round(self.ece, 5),
             "failures": self.failures,
         }
 
@@ -149,7 +152,12 @@ def score_real_dev(predict_proba: Callable[[np.ndarray], np.ndarray], prepared: 
         report.by_source[sample.source][1] += 1
         report.failures.append({"path": str(sample.path), "label": sample.label, "error": message})
     if len(prepared.inputs):
-        predicted = np.asarray(predict_proba(prepared.inputs)).argmax(axis=1)
+        probabilities = np.asarray(predict_proba(prepared.inputs))
+        predicted = probabilities.argmax(axis=1)
+        labels = [int(s.label) if s.label.isdigit() and len(s.label) == 1 else -1 for s in prepared.singles]
+        known = np.array([label >= 0 for label in labels])
+        if known.any():
+            report.ece = expected_calibration_error(probabilities[known], np.array(labels)[known])
         for sample, digit in zip(prepared.singles, predicted):
             ok = str(int(digit)) == sample.label
             report.n += 1

@@ -23,8 +23,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from .augment import Augmentation, augment_batch
+from .calibration import Calibration, expected_calibration_error, fit_temperature, with_temperature
 from .constants import IMAGE_SIZE
-from .models import ArchSpec, PRESETS, arch_from_json, arch_to_json, build_model, describe_arch
+from .models import PRESETS, ArchSpec, arch_from_json, arch_to_json, build_model, describe_arch
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 LR_SCHEDULES = ("constant", "exponential", "onecycle")
@@ -158,6 +159,8 @@ class TrainResult:
     class_names: tuple[str, ...]
     config: TrainConfig
     card: dict[str, Any] = field(default_factory=dict)
+    calibration: Calibration | None = None  # the temperature fitted on the validation split (None without one)
+    test_ece: float | None = None  # expected calibration error on the test split, calibrated
 
 
 class _Batches:
@@ -262,11 +265,14 @@ class Evaluation:
     per_class: list[float]
     confusion: np.ndarray  # (n_classes, n_classes) int64
     predictions: np.ndarray  # (N,) int64
+    ece: float = 0.0  # expected calibration error of the top probability (hdr_core.calibration)
 
 
-def evaluate_model(model, images: np.ndarray, labels: np.ndarray, n_classes: int) -> Evaluation:
-    """Accuracy, loss, per-class accuracy and confusion matrix of ``model`` on ``(N, 28, 28)`` digits."""
-    probs = probabilities(model, images)
+def evaluate_model(model, images: np.ndarray, labels: np.ndarray, n_classes: int, *,
+                   temperature: float = 1.0) -> Evaluation:
+    """Accuracy, loss, per-class accuracy, confusion matrix and calibration error of ``model`` on
+    ``(N, 28, 28)`` digits, its probabilities scaled by ``temperature`` (the model card's calibration)."""
+    probs = with_temperature(probabilities(model, images), temperature)
     if probs.shape[1] != n_classes:
         raise ValueError(f"the model has {probs.shape[1]} outputs but the dataset has {n_classes} classes")
     labels = np.asarray(labels, dtype=np.int64)
@@ -276,7 +282,14 @@ def evaluate_model(model, images: np.ndarray, labels: np.ndarray, n_classes: int
     totals = confusion.sum(axis=1)
     per_class = [float(confusion[c, c] / totals[c]) if totals[c] else float("nan") for c in range(n_classes)]
     loss = float(-np.mean(np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-7, 1.0))))
-    return Evaluation(len(labels), float(np.mean(predictions == labels)), loss, per_class, confusion, predictions)
+    return Evaluation(len(labels), float(np.mean(predictions == labels)), loss, per_class, confusion, predictions,
+                      expected_calibration_error(probs, labels))
+
+
+def calibrate(model, images: np.ndarray, labels: np.ndarray) -> Calibration:
+    """The temperature that calibrates ``model``'s probabilities on (N, 28, 28) ``images`` (its validation
+    split), with the calibration error before and after (``hdr_core.calibration``)."""
+    return fit_temperature(probabilities(model, images), np.asarray(labels, np.int64))
 
 
 def _keras_callback(config, progress, batches_per_epoch, val, test, timer):
@@ -465,7 +478,9 @@ def train(config: TrainConfig, *, progress: ProgressCallback | None = None, data
     if config.precision != "float32":
         model = _as_float32(model, config, n_classes)
 
-    evaluation = evaluate_model(model, data.x_test, data.y_test, n_classes)
+    calibration = calibrate(model, data.x_train[val_idx], data.y_train[val_idx]) if len(val_idx) else None
+    evaluation = evaluate_model(model, data.x_test, data.y_test, n_classes,
+                                temperature=calibration.temperature if calibration else 1.0)
     epochs_run = len(bridge.history.get("loss", []))
     result = TrainResult(
         model=model, history=bridge.history, test_loss=evaluation.loss, test_accuracy=evaluation.accuracy,
@@ -473,6 +488,7 @@ def train(config: TrainConfig, *, progress: ProgressCallback | None = None, data
         best_epoch=(bridge.best_epoch if bridge.best_weights is not None else 0) or epochs_run,
         train_seconds=timer.elapsed,
         stopped=bridge.stopped, class_names=tuple(data.class_names), config=config,
+        calibration=calibration, test_ece=evaluation.ece,
     )
     result.card = model_card(result, n_train=len(train_idx), n_val=len(val_idx))
     return result
@@ -498,6 +514,8 @@ def model_card(result: TrainResult, *, name: str | None = None, n_train: int | N
         "train_seconds": round(result.train_seconds, 1),
         "test_accuracy": round(result.test_accuracy, 5),
         "test_loss": round(result.test_loss, 5),
+        "test_ece": None if result.test_ece is None else round(result.test_ece, 5),
+        "calibration": result.calibration.as_card() if result.calibration else None,
         "val_accuracy": round(max(result.history.get("val_accuracy", [float("nan")])), 5)
         if result.history.get("val_accuracy") else None,
         "per_class_accuracy": [round(a, 5) for a in result.per_class],

@@ -244,3 +244,20 @@ def test_the_reported_figures_chart_puts_ours_beside_theirs():
     assert list(ours.x) == ["case 1: 3 dense"] and list(ours.y) == [0.9885]
     assert list(theirs.y) == [0.9861]
     assert reported_figure_chart(rows[1:]) is None  # nothing reported: no chart
+
+
+def test_an_under_trained_run_is_called_so_with_its_weight_updates():
+    from hdr_app.train_ui import training_verdict
+
+    close = {"accuracy": [0.19, 0.2], "val_accuracy": [0.18, 0.19]}
+    text, under = training_verdict(0.186, close, n_train=250, batch_size=128, epochs=1)
+    assert under and "Under-trained" in text and "2 weight updates" in text and "generalises" not in text
+    text, under = training_verdict(0.991, {"accuracy": [0.99], "val_accuracy": [0.99]}, n_train=54000,
+                                   batch_size=128, epochs=1)
+    assert not under and "generalises" in text and "99.1%" in text
+
+
+def test_the_image_count_starts_small_with_all_one_click_away(at):
+    slider = at.select_slider(key=key("train_limit"))
+    assert slider.value == 10000
+    assert "all" in str(slider.options[-1]).lower()

@@ -380,6 +380,16 @@ def test_train_tiny_run_saves_model_and_card(capsys, data_dir, tmp_path, images)
     # The new model is usable at once.
     status, out, _ = _run(capsys, "predict", "--json", "--model", result["model_path"], str(images["seven"]))
     assert status == 0 and "digit" in _records(out)[0]
+    # Trained with a validation split, it was calibrated on it; `calibrate` fits the same temperature again.
+    assert 0.05 <= card["calibration"]["temperature"] <= 20 and card["test_ece"] is not None
+    status, out, _ = _run(capsys, "calibrate", "--json", "--model", result["model_path"])
+    assert status == 0
+    assert json.loads(out)["temperature"] == pytest.approx(card["calibration"]["temperature"], rel=1e-3)
+    status, out, _ = _run(capsys, "evaluate", "--json", "--model", result["model_path"], "--dataset", "mnist",
+                          "--limit", "200")
+    evaluated = json.loads(out)
+    assert evaluated["temperature"] == pytest.approx(card["calibration"]["temperature"], rel=1e-3)
+    assert 0 <= evaluated["ece"] <= 1
 
 
 @pytest.fixture

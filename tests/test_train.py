@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from hdr_core.calibration import with_temperature
 from hdr_core.data import Dataset
 from hdr_core.models import ArchSpec
 from hdr_core.train import TrainConfig, evaluate_model, save_model, split_validation, train
@@ -137,7 +138,12 @@ def test_save_writes_a_small_keras_file_and_a_card(fonts, tmp_path):
     assert TrainConfig.from_json(card["config"]) == result.config
     predictor = Predictor.from_path(path)
     x = fonts.x_test[:4].astype(np.float32) / 255
-    np.testing.assert_allclose(predictor.predict_proba(x), np.asarray(result.model(x[..., None])), atol=1e-5)
+    # The saved model predicts as the trained one, calibrated with the temperature its card records.
+    temperature = card["calibration"]["temperature"]
+    assert temperature == result.calibration.as_card()["temperature"]
+    assert predictor.temperature == pytest.approx(temperature)
+    expected = with_temperature(np.asarray(result.model(x[..., None])), temperature)
+    np.testing.assert_allclose(predictor.predict_proba(x), expected, atol=1e-5)
 
 
 @pytest.mark.parametrize("config", [
