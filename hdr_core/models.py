@@ -385,6 +385,17 @@ EXPERIMENT_REPORTED: dict[str, str] = {"blog-cnn": "98.61%",
                                        **{name: PRESETS[name].reported for name in EXPERIMENT_CASES[1:]}}
 
 
+def reported_mnist_accuracy(reported: str | None) -> float | None:
+    """A reference's reported figure as an MNIST test accuracy in [0, 1] (``"98.61%"`` -> 0.9861); None for
+    no figure, or for one on another dataset (``"99.4% on EMNIST Digits ..."``)."""
+    if not reported or " on " in reported:
+        return None
+    try:
+        return float(reported.strip().rstrip("%")) / 100
+    except ValueError:
+        return None
+
+
 def preset_names() -> list[str]:
     """Names of the presets, references first."""
     return list(PRESETS)

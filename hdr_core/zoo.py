@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from . import realdev
-from .models import EXPERIMENT_CASES, EXPERIMENT_EPOCHS, EXPERIMENT_REPORTED, PRESETS
+from .models import EXPERIMENT_CASES, EXPERIMENT_EPOCHS, EXPERIMENT_REPORTED, PRESETS, reported_mnist_accuracy
 
 ZOO_DIR = Path("runs") / "zoo"
 TABLE_BEGIN = "<!-- zoo-table -->"
@@ -216,7 +216,8 @@ def markdown_table(entries: list[ZooEntry], *, machine: str | None = None) -> st
             "their model cards. The last column is the test accuracy each reference project reports for the same "
             "recipe (– where we hold no figure of its own). The EMNIST project's 99.4% is on EMNIST Digits' "
             "40,000 test digits, not MNIST's 10,000.")
-    gaps = [100 * e.test_accuracy - mnist for e in entries if (mnist := _reported_mnist(e.reported)) is not None]
+    gaps = [100 * (e.test_accuracy - theirs) for e in entries
+            if (theirs := reported_mnist_accuracy(e.reported)) is not None]
     if gaps:
         note += (f" Where a project reports an MNIST figure for the same recipe, ours is {min(gaps):+.2f} to "
                  f"{max(gaps):+.2f} points from it: single runs on both sides, and ours hold out the blog's 30% of "
@@ -224,17 +225,6 @@ def markdown_table(entries: list[ZooEntry], *, machine: str | None = None) -> st
     if machine:
         note += f" Seconds are wall-clock fitting time on {machine}."
     return "\n".join(lines) + "\n\n" + note + "\n"
-
-
-def _reported_mnist(reported: str | None) -> float | None:
-    """A reported figure in percent when it is plain MNIST test accuracy (``"98.61%"``); None for none, or for
-    a figure on another dataset (``"99.4% on EMNIST Digits ..."``)."""
-    if not reported or " on " in reported:
-        return None
-    try:
-        return float(reported.strip().rstrip("%"))
-    except ValueError:
-        return None
 
 
 def write_table(readme: str | os.PathLike, table: str) -> Path:

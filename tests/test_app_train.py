@@ -244,6 +244,8 @@ def test_the_reported_figures_chart_puts_ours_beside_theirs():
     assert list(ours.x) == ["case 1: 3 dense"] and list(ours.y) == [0.9885]
     assert list(theirs.y) == [0.9861]
     assert reported_figure_chart(rows[1:]) is None  # nothing reported: no chart
+    emnist = [{"model": "emnist-cnn", "test accuracy": 0.993, "reference reports": "99.4% on EMNIST Digits"}]
+    assert reported_figure_chart(emnist) is None  # a figure on another test set is not charted against MNIST
 
 
 def test_an_under_trained_run_is_called_so_with_its_weight_updates():

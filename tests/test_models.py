@@ -12,6 +12,7 @@ from hdr_core.models import (
     arch_to_json,
     build_model,
     count_params,
+    reported_mnist_accuracy,
 )
 from hdr_core.train import TrainConfig
 
@@ -158,3 +159,9 @@ def test_unknown_preset_lists_the_choices():
         build_model("resnet")
     with pytest.raises(ValueError, match="n_classes"):
         build_model("fast", n_classes=1)
+
+
+def test_a_reported_figure_is_read_as_mnist_accuracy_only_when_it_is_one():
+    assert reported_mnist_accuracy("98.61%") == pytest.approx(0.9861)
+    assert reported_mnist_accuracy(PRESETS["emnist-cnn"].reported) is None  # EMNIST Digits: another test set
+    assert reported_mnist_accuracy(None) is None and reported_mnist_accuracy("about right") is None
