@@ -11,6 +11,7 @@ import streamlit as st
 
 from hdr_app import state
 from hdr_app.models import model_picker_ui
+from hdr_app.tab_memory import remembered_tab
 
 st.set_page_config(
     page_title="hdr · handwritten digits",
@@ -30,7 +31,7 @@ PAGES = [
 
 page = st.navigation(PAGES, position="sidebar")
 
-with st.sidebar:
-    model_picker_ui()
-
-page.run()
+with remembered_tab():  # a reload of the tab keeps the student's models and training
+    with st.sidebar:
+        model_picker_ui()
+    page.run()

@@ -1,8 +1,9 @@
 """The sidebar model picker and the predictors behind it.
 
 Shipped models (``models/*.keras`` with their ``*.json`` cards) load once per server process through
-``st.cache_resource``; models trained in this session live in ``st.session_state`` and are listed
-after them. The choice is kept under ``state.MODEL_CHOICE`` and holds across pages.
+``st.cache_resource``; models trained or added (a ``.keras`` file uploaded in the sidebar) in this tab
+live in ``st.session_state`` (kept across a reload by ``hdr_app.tab_memory``) and are listed after
+them. The choice is kept under ``state.MODEL_CHOICE`` and holds across pages.
 
 TensorFlow is imported only when a predictor is first needed (``hdr_core.inference`` imports it
 lazily), so listing the models and rendering the picker stay cheap.
@@ -18,9 +19,11 @@ import streamlit as st
 
 from hdr_app import state
 from hdr_app.draw_inference import InstantPredictor
+from hdr_app.keras_guard import guard_keras_session
 from hdr_core.calibration import card_temperature
 from hdr_core.errors import ModelError
-from hdr_core.inference import ModelInfo, Predictor, shipped_models
+from hdr_core.inference import ModelInfo, Predictor, read_card, shipped_models
+from hdr_core.lite import LitePredictor, shipped_lite_file
 from hdr_core.quiet import import_tensorflow_quietly
 from hdr_core.realdev import recorded_accuracy
 
@@ -29,8 +32,10 @@ __all__ = [
     "card_summary",
     "current_instant_predictor",
     "current_predictor",
+    "add_model_file",
     "list_models",
     "model_picker_ui",
+    "model_upload_ui",
     "register_session_model",
     "select_model",
     "shipped_predictor",
@@ -64,14 +69,14 @@ class ModelChoiceInfo:
 
     @property
     def label(self) -> str:
-        """One line for the picker: name, the card's headline figure, then "this session" for a model trained here.
+        """One line for the picker: name, the card's headline figure, then "yours" for a model trained or added here.
 
         Kept short enough for the sidebar's default width (about 33 characters show); the caption under
         the picker gives the selected model's full figures.
         """
         parts = [self.name, card_summary(self.card, short=True)]
         if self.kind == "session":
-            parts.append("this session")
+            parts.append("yours")
         return " · ".join(part for part in parts if part)
 
 
@@ -143,7 +148,7 @@ def _shipped_infos() -> list[ModelInfo]:
 
 
 def list_models() -> list[ModelChoiceInfo]:
-    """Every selectable model: the shipped ones (default first), then this session's."""
+    """Every selectable model: the shipped ones (default first), then this tab's own."""
     choices = [
         ModelChoiceInfo(name=info.name, kind="shipped", card=dict(info.card), path=str(info.path))
         for info in _shipped_infos()
@@ -171,19 +176,22 @@ def _selected(choices: list[ModelChoiceInfo]) -> ModelChoiceInfo | None:
     return choices[0]
 
 
-def register_session_model(name: str, model: Any, card: dict[str, Any] | None = None, *, select: bool = False) -> str:
-    """Add a model trained in this session to the picker of every page.
+def register_session_model(name: str, model: Any, card: dict[str, Any] | None = None, *, select: bool = False,
+                           lite: bytes | None = None, keras_bytes: bytes | None = None) -> str:
+    """Add a model trained or added in this tab to the picker of every page.
 
     Parameters
     ----------
     name : str
         Its name in the picker; a name already taken gets a ``" (2)"``-style suffix.
-    model : keras.Model
-        The trained model.
+    model : keras.Model or None
+        The trained model; None when only its files are here (trained on a worker).
     card : dict, optional
         Its model card (``test_accuracy``, ``class_names``...).
     select : bool, keyword-only
         Also make it the selected model.
+    lite, keras_bytes : bytes, keyword-only, optional
+        Its LiteRT flat buffer (Draw and Upload use it, no TensorFlow needed) and its ``.keras`` file.
 
     Returns
     -------
@@ -198,7 +206,9 @@ def register_session_model(name: str, model: Any, card: dict[str, Any] | None = 
     unique, n = name, 2
     while unique in taken:
         unique, n = f"{name} ({n})", n + 1
-    models[unique] = state.SessionModel(model=model, card=dict(card or {}))
+    if model is None and keras_bytes is None:
+        raise ValueError("a session model needs the model or its .keras file")
+    models[unique] = state.SessionModel(model=model, card=dict(card or {}), lite=lite, keras_bytes=keras_bytes)
     st.session_state[state.SESSION_MODELS] = models
     if select:
         select_model(unique)
@@ -245,10 +255,105 @@ def model_picker_ui() -> ModelChoiceInfo | None:
     if selected.card.get("architecture"):
         details.append(f"architecture `{selected.card['architecture']}`")
     if selected.kind == "session":
-        details.append("trained in this session (lost when you close the tab)")
+        details.append("yours: trained or added in this tab (a reload keeps it while the server runs)")
     if details:
         st.caption(" · ".join(details))
+    model_upload_ui()
     return selected
+
+
+def add_model_file(name: str, data: bytes, card_data: bytes | None = None) -> str:
+    """Check a user's ``.keras`` file, add it to this tab's models and select it; returns its picker name.
+
+    Parameters
+    ----------
+    name : str
+        The file's name (its stem names the model).
+    data : bytes
+        The file. It is inspected before Keras reads it and loaded in Keras's safe mode
+        (``hdr_core.inference.load_model``): no Lambda layers or custom code.
+    card_data : bytes, optional
+        Its ``.json`` model card (class names, calibration, figures), as the Train page downloads it.
+
+    Raises
+    ------
+    ModelError
+        Not a model hdr can use (the message says why: not a ``.keras`` file, wrong input shape...).
+    """
+    import json
+    import tempfile
+
+    from hdr_core.inference import check_model, load_model
+
+    stem = Path(name).stem.strip() or "uploaded model"
+    card: dict[str, Any] = {}
+    if card_data is not None:
+        try:
+            loaded = json.loads(card_data.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelError(f"The card for {name} is not a JSON model card ({exc.__class__.__name__}).") from exc
+        card = loaded if isinstance(loaded, dict) else {}
+    import_tensorflow_quietly()
+    guard_keras_session(always=True)
+    with tempfile.TemporaryDirectory(prefix="hdr-upload-") as folder:
+        path = Path(folder) / f"{stem[:80] or 'model'}.keras"
+        path.write_bytes(data)
+        model = load_model(path)
+    n_classes = check_model(model)
+    names = card.get("class_names")
+    if names is not None and (not isinstance(names, list) or len(names) != n_classes):
+        raise ModelError(f"The card lists {len(names) if isinstance(names, list) else 'no'} class names but the "
+                         f"model has {n_classes} outputs: is it the card of another model?")
+    card = {key: value for key, value in card.items() if key not in ("file", "name")}
+    card.setdefault("title", stem)
+    card.setdefault("params", int(model.count_params()))
+    card["source"] = f"uploaded: {name}"
+    Predictor(model, card.get("class_names"), temperature=card_temperature(card), warmup=False)  # usable as is
+    return register_session_model(stem, model, card, select=True)
+
+
+def model_upload_ui() -> None:
+    """The sidebar's "add a model file" uploader: a ``.keras`` file (and its card) joins the picker."""
+    with st.expander("Add a model file", icon=":material/upload_file:"):
+        files = st.file_uploader(
+            "A .keras model, and its .json card if you have it", type=["keras", "json"],
+            accept_multiple_files=True, key=state.MODEL_UPLOAD_WIDGET,
+            help="For example a model downloaded from the Train page. It is checked before it is loaded "
+            "(no custom code runs) and stays in this tab only.")
+        if not files:
+            return
+        ids = tuple(f.file_id for f in files)
+        done = st.session_state.get(state.MODEL_UPLOAD_DONE)
+        if done is None or done[0] != ids:
+            done = (ids, _read_uploads(files))
+            st.session_state[state.MODEL_UPLOAD_DONE] = done
+            if any(kind == "ok" for kind, _ in done[1]):
+                st.rerun()  # the picker above shows the new model selected
+        for kind, message in done[1]:
+            (st.success if kind == "ok" else st.error)(message)
+
+
+def _read_uploads(files) -> list[tuple[str, str]]:
+    """Add each uploaded ``.keras`` file (with the ``.json`` card of the same name, or the only one); messages."""
+    from hdr_core.errors import HdrError
+
+    models = [f for f in files if f.name.lower().endswith(".keras")]
+    cards = {Path(f.name).stem: f for f in files if f.name.lower().endswith(".json")}
+    if not models:
+        return [("error", "Add the .keras file too: a card alone is not a model.")]
+    messages = []
+    for upload in models:
+        card = cards.get(Path(upload.name).stem) or (next(iter(cards.values())) if len(cards) == 1 else None)
+        try:
+            name = add_model_file(upload.name, upload.getvalue(), card.getvalue() if card else None)
+        except HdrError as exc:
+            messages.append(("error", f"**{upload.name}** was not added: {exc}"))
+        except Exception as exc:  # noqa: BLE001 - Keras's own failures on a damaged file
+            messages.append(("error", f"**{upload.name}** was not added: it could not be read as a Keras model "
+                                      f"({type(exc).__name__})."))
+        else:
+            messages.append(("ok", f"Added **{name}** and selected it: every page uses it now."))
+    return messages
 
 
 # --------------------------------------------------------------------------------------------------
@@ -273,8 +378,6 @@ def shipped_predictor(path: str, version: int | None = None) -> Predictor:
     ModelError
         The file is missing or is not a usable model.
     """
-    from hdr_app.training import guard_keras_session
-
     # Streamlit calls keras.backend.clear_session() after every script run, in every session; that
     # would pull Keras's global state from under sub-models built by Visualise and trainings running in
     # other sessions' threads. Keras is loaded from here on anyway, so switch that clean-up off once.
@@ -286,15 +389,17 @@ def shipped_predictor(path: str, version: int | None = None) -> Predictor:
 def _session_predictor(name: str) -> Predictor:
     models = st.session_state.get(state.SESSION_MODELS) or {}
     if name not in models:
-        raise ModelError(f"The model {name!r} is no longer in this session: pick another model in the sidebar.")
+        raise ModelError(f"The model {name!r} is no longer in this tab: pick another model in the sidebar.")
     session_model = models[name]
     cache: dict[str, tuple[int, Predictor]] = st.session_state.setdefault(state.SESSION_PREDICTORS, {})
     cached = cache.get(name)
-    if cached is not None and cached[0] == id(session_model.model):
+    if cached is not None and cached[0] == id(session_model):
         return cached[1]
     card = session_model.card if isinstance(session_model.card, dict) else {}
-    predictor = Predictor(session_model.model, card.get("class_names"), temperature=card_temperature(card))
-    cache[name] = (id(session_model.model), predictor)
+    import_tensorflow_quietly()
+    guard_keras_session(always=True)
+    predictor = Predictor(session_model.keras_model(), card.get("class_names"), temperature=card_temperature(card))
+    cache[name] = (id(session_model), predictor)
     return predictor
 
 
@@ -333,28 +438,52 @@ def _file_version(path: str) -> int | None:
 
 
 @st.cache_resource(show_spinner="Preparing the network for instant answers (first time only)…", max_entries=8)
-def shipped_instant_predictor(path: str, version: int | None = None) -> InstantPredictor:
-    """The :class:`~hdr_app.draw_inference.InstantPredictor` of a shipped model, built once per server."""
+def shipped_instant_predictor(path: str, version: int | None = None) -> InstantPredictor | LitePredictor:
+    """One-image answers for a shipped model, built once per server.
+
+    From the model's LiteRT file when its card records one made from this very ``.keras`` file
+    (``python -m hdr_core export-lite``): no TensorFlow in the web process. Otherwise converted here,
+    through TensorFlow (:class:`~hdr_app.draw_inference.InstantPredictor`).
+    """
+    card = read_card(path) or {}
+    lite_path = shipped_lite_file(path, card)
+    if lite_path is not None:
+        try:
+            return LitePredictor.from_file(lite_path, card.get("class_names"), temperature=card_temperature(card))
+        except ModelError:
+            pass  # a damaged file: convert from the .keras below
     return InstantPredictor(shipped_predictor(path, version))
 
 
-def current_instant_predictor() -> tuple[InstantPredictor, ModelChoiceInfo]:
-    """Like :func:`current_predictor`, for one image at a time whatever the server's load (Draw page).
+def current_instant_predictor() -> tuple[InstantPredictor | LitePredictor, ModelChoiceInfo]:
+    """The selected model for quick answers whatever the server's load (Draw and Upload pages).
+
+    Both kinds have ``predict``, ``predict_proba`` and ``class_names``.
 
     Raises
     ------
     ModelError
         As :func:`current_predictor`.
     """
-    predictor, choice = current_predictor()
+    choice = _selected(list_models())
+    if choice is None:
+        return current_predictor()  # raises the "no model" message
     if choice.kind == "session":
+        models = st.session_state.get(state.SESSION_MODELS) or {}
+        session_model = models.get(choice.name)
         cache = st.session_state.setdefault(state.SESSION_PREDICTORS, {})
         key = f"instant:{choice.name}"
         cached = cache.get(key)
-        if cached is None or cached.predictor is not predictor:
+        if cached is not None and cached[0] is session_model:
+            return cached[1], choice
+        card = session_model.card if session_model is not None else {}
+        if session_model is not None and session_model.lite is not None:
+            instant = LitePredictor(session_model.lite, card.get("class_names"), temperature=card_temperature(card))
+        else:
+            predictor, choice = current_predictor()
             with st.spinner("Preparing the network for instant answers…"):
-                cached = InstantPredictor(predictor)
-            cache[key] = cached
-        return cached, choice
+                instant = InstantPredictor(predictor)
+        cache[key] = (session_model, instant)
+        return instant, choice
     assert choice.path is not None
     return shipped_instant_predictor(choice.path, _file_version(choice.path)), choice

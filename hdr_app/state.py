@@ -50,6 +50,8 @@ TRAINING_JOB = "training_job"  # the Train page's job (owned by the Train page)
 # Internal to hdr_app.models: the sidebar selectbox's own widget key (MODEL_CHOICE is the source of
 # truth; the widget mirrors it), and per-session Predictors of session models (built once per model).
 MODEL_PICKER_WIDGET = "_model_picker"
+MODEL_UPLOAD_WIDGET = "_model_upload"  # the sidebar's "add a model file" uploader
+MODEL_UPLOAD_DONE = "_model_upload_done"  # (file ids, messages) of the upload last read: read once, not every run
 SHELL_SWITCHED = "_hdr_shell_switched"  # bool: ensure_app_shell already reran this session into app.py
 SESSION_PREDICTORS = "_session_predictors"  # dict[str, Predictor]
 
@@ -58,18 +60,43 @@ InputSource = Literal["draw", "upload", "test"]
 
 @dataclass(frozen=True, eq=False)
 class SessionModel:
-    """A model trained in this browser session.
+    """A model trained or added in this browser tab.
 
     Attributes
     ----------
-    model : keras.Model
-        The trained model (kept in memory for this session only).
+    model : keras.Model or None
+        The model, when it is in this process already; None for a model trained on a worker, which is
+        read from ``keras_bytes`` only when a page needs Keras itself (Look inside): see :meth:`keras_model`.
     card : dict
         Its model card (same keys as the shipped cards: ``test_accuracy``, ``class_names``...).
+    lite : bytes or None
+        Its LiteRT flat buffer (``hdr_core.lite``): Draw and Upload answer with it, without TensorFlow.
+    keras_bytes : bytes or None
+        Its ``.keras`` file.
     """
 
     model: Any
     card: dict[str, Any] = field(default_factory=dict)
+    lite: bytes | None = None
+    keras_bytes: bytes | None = None
+
+    def keras_model(self) -> Any:
+        """The Keras model, read from ``keras_bytes`` the first time it is needed (imports TensorFlow)."""
+        if self.model is None:
+            if self.keras_bytes is None:
+                raise ValueError("this session model has neither a Keras model nor its file")
+            import tempfile
+            from pathlib import Path
+
+            from hdr_core.inference import load_model
+            from hdr_core.quiet import import_tensorflow_quietly
+
+            import_tensorflow_quietly()
+            with tempfile.TemporaryDirectory(prefix="hdr-session-") as folder:
+                path = Path(folder) / "model.keras"
+                path.write_bytes(self.keras_bytes)
+                object.__setattr__(self, "model", load_model(path))
+        return self.model
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,9 +1,11 @@
 """The Train page's pieces: the settings form, the live progress view, the results and the comparison.
 
-Training itself runs in a :class:`hdr_app.training.TrainingJob` (a background thread calling
-``hdr_core.train.train``, the function behind ``python -m hdr_core train``); the job lives in
-``st.session_state`` (per student), the limit on concurrent trainings and the datasets in
-``st.cache_resource`` (per server, read-only uint8). The live view is an ``st.fragment`` that reruns
+Training itself runs in a :class:`hdr_app.training.TrainingJob`, which sends each run to a worker
+process of the server's Dask cluster (``hdr_core.cluster``; the worker calls ``hdr_core.train.train``,
+the function behind ``python -m hdr_core train``); the job lives in ``st.session_state`` (per student,
+remembered across a reload by ``hdr_app.tab_memory``), the limit on concurrent trainings, the cluster,
+the orphan watch and the datasets in ``st.cache_resource`` (per server, read-only uint8).
+The live view is an ``st.fragment`` that reruns
 every second while a job is active and triggers one full rerun when something finished.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +25,10 @@ import streamlit as st
 from hdr_app import state
 from hdr_app.charts import ACCENT, PLOTLY_CONFIG, TEXT, enlarge
 from hdr_app.models import register_session_model
+from hdr_app.orphans import OrphanWatch
+from hdr_app.tab_memory import session_id
 from hdr_app.training import (
+    CANCELLED,
     FAILED,
     FINISHED,
     STOPPED,
@@ -33,6 +39,7 @@ from hdr_app.training import (
     TrainingSlots,
     max_trainings_from_env,
 )
+from hdr_core.cluster import CLUSTER_ENV, ClusterParams, TrainingCluster
 from hdr_core.data import DATASET_NAMES, Dataset, available_datasets, class_names, load_dataset
 from hdr_core.errors import HdrError
 from hdr_core.models import (
@@ -133,6 +140,30 @@ _FORM_DEFAULTS: dict[str, Any] = {
 def training_slots() -> TrainingSlots:
     """The server's limit on concurrent trainings (``$HDR_MAX_TRAININGS``, default 1), shared by all sessions."""
     return TrainingSlots(max_trainings_from_env())
+
+
+@st.cache_resource(show_spinner=False)
+def training_cluster() -> TrainingCluster | None:
+    """Where the server's trainings run: Dask workers (started on the first training), shared by all sessions.
+
+    ``HDR_TRAIN_CLUSTER=tcp://host:8786`` sends them to that scheduler; ``HDR_TRAIN_CLUSTER=off`` trains
+    inside the web process (a machine that cannot start processes; drawing then slows while it trains).
+    """
+    if os.environ.get(CLUSTER_ENV, "").strip().lower() == "off":
+        return None
+    return TrainingCluster(ClusterParams.from_env(max_trainings_from_env()))
+
+
+def _session_alive(session: str) -> bool:
+    from streamlit.runtime import Runtime
+
+    return not Runtime.exists() or Runtime.instance().is_active_session(session)
+
+
+@st.cache_resource(show_spinner=False)
+def orphan_watch() -> OrphanWatch:
+    """Cancels trainings whose browser tab has been closed for 30 s (one watch per server)."""
+    return OrphanWatch(_session_alive).start()
 
 
 @st.cache_resource(show_spinner="Loading the dataset (once per server)…", max_entries=3)
@@ -495,9 +526,12 @@ def experiment_form_ui(*, disabled: bool = False) -> list[tuple[str, TrainConfig
 def start_ui(runs: list[tuple[str, TrainConfig]], *, busy: bool) -> None:
     """The Train button (starts a job) and the command line that repeats a single run."""
     label = "Train" if len(runs) <= 1 else f"Train {len(runs)} runs"
-    if st.button(label, type="primary", icon=":material/play_arrow:", disabled=busy or not runs,
-                 use_container_width=True, key="train_start"):
-        job = TrainingJob(runs, slots=training_slots(), load_dataset=load_dataset)
+    clicked = st.button(label, type="primary", icon=":material/play_arrow:", disabled=busy or not runs,
+                        use_container_width=True, key="train_start")
+    if clicked and not busy and runs:  # a disabled button's click from a crafted client is ignored too
+        job = TrainingJob(runs, slots=training_slots(), load_dataset=load_dataset, cluster=training_cluster(),
+                          owner=session_id())
+        orphan_watch().watch(job)
         st.session_state[state.TRAINING_JOB] = job.start()
         st.rerun()
     if len(runs) == 1:
@@ -644,12 +678,14 @@ def job_status_ui(snap: JobSnapshot) -> None:
         slots = training_slots()
         ahead = snap.waiting_ahead or 0
         line = "you are next" if ahead == 0 else f"{ahead} ahead of you"
+        wait = f" Expected wait: about {_duration(snap.waiting_seconds)}." if snap.waiting_seconds else ""
         st.info(
             f"**Waiting for a free slot ({line}).** This server trains at most {slots.limit} model"
-            f"{'s' if slots.limit != 1 else ''} at a time so every training stays fast; yours starts by itself.",
+            f"{'s' if slots.limit != 1 else ''} at a time so every training stays fast; yours starts by itself."
+            f"{wait}",
             icon=":material/hourglass_top:",
         )
-        st.progress(0.0, text="waiting for a free slot")
+        st.progress(0.0, text=f"place in the queue: {ahead + 1}")
     elif not snap.batches_per_epoch:
         st.progress(0.0, text=f"{snap.phase}…")
     else:
@@ -705,7 +741,8 @@ def sync_finished_runs() -> None:
     runs: list[RunRecord] = st.session_state.setdefault(state.TRAIN_RUNS, [])
     for run in new:
         base = f"my {run.label}" if not run.label.startswith(CUSTOM) else "my custom CNN"
-        name = register_session_model(base, run.result.model, _session_card(run), select=len(job.runs) == 1)
+        name = register_session_model(base, run.result.model, _session_card(run), select=len(job.runs) == 1,
+                                      lite=run.lite_bytes, keras_bytes=run.keras_bytes)
         registered[run.run_id] = name
         runs.append(run)
     st.session_state[state.TRAIN_VIEW_RUN] = new[-1].run_id
@@ -719,6 +756,8 @@ def outcome_ui(job: TrainingJob) -> None:
     names = [registered[r.run_id] for r in job.finished_runs() if r.run_id in registered]
     if snap.status == FAILED:
         st.error(f"Training failed: {snap.error}", icon=":material/error:")
+    elif snap.status == CANCELLED:
+        st.warning(f"{snap.phase}. Nothing was kept; start it again when you are ready.", icon=":material/block:")
     elif snap.status == STOPPED and not names:
         st.warning("Cancelled before training started: nothing was trained.", icon=":material/block:")
     elif snap.status == STOPPED:
@@ -769,7 +808,7 @@ def summary_ui(run: RunRecord) -> None:
     c3.metric("Epochs", f"{result.epochs_run}", f"best: {result.best_epoch}", delta_color="off", delta_arrow="off",
               help="Epochs trained; the weights of the epoch with the best validation accuracy are kept.")
     c1.metric("Training time", _duration(result.train_seconds), help="Time spent fitting (not loading or testing).")
-    c2.metric("Parameters", f"{int(result.card.get('params') or result.model.count_params()):,}")
+    c2.metric("Parameters", f"{int(result.card.get('params') or run.keras_model().count_params()):,}")
     c3.metric("Training images", f"{run.n_train:,}" if run.n_train else "–",
               help="After holding some out for validation.")
     st.plotly_chart(curves_figure(result.history, batch_x=run.batch_x, batch_loss=run.batch_loss,
@@ -990,7 +1029,7 @@ def _mistakes_ui(run: RunRecord) -> None:
 def _layers_ui(run: RunRecord) -> None:
     from hdr_core.visualize import layer_table
 
-    rows = layer_table(run.result.model)
+    rows = run.layers or layer_table(run.keras_model())  # a worker's run brings its table: no TensorFlow here
     table = [{"layer": r.name, "type": r.kind, "output shape": str(tuple(r.output_shape)).replace("None", "N"),
               "activation": r.activation or "", "parameters": r.params} for r in rows]
     st.dataframe(table, hide_index=True, width="stretch",

@@ -5,21 +5,19 @@ No Streamlit here (so it is unit-testable): the page keeps a :class:`TrainingJob
 :class:`TrainingSlots` in ``st.cache_resource`` (shared by every session of the server).
 
 A job trains one or more configurations (one for a single model, several for an experiment) one after
-the other in a daemon thread, each through ``hdr_core.train.train`` -- the same function as
-``python -m hdr_core train``. Each run waits for a free slot first, so with ``HDR_MAX_TRAININGS=1`` a
-class of students trains one model at a time, first come first served, and a waiting student is told
-how many trainings are ahead. The page polls :meth:`TrainingJob.snapshot` (a consistent, immutable
+the other, each through ``hdr_core.train.train`` -- the same function as ``python -m hdr_core train``.
+In the app each run goes to a worker process of a Dask cluster (``hdr_core.cluster.TrainingCluster``),
+so a training never slows the web process that answers every student's drawing; the job's daemon
+thread here only waits for a slot, relays the worker's progress and Stop, and reads the finished model
+back. Without a cluster (a script, the unit tests) the run trains in that thread. Each run waits for a
+free slot first (``hdr_app.slots``), so with ``HDR_MAX_TRAININGS=1`` a class of students trains one
+model at a time, first come first served, and a waiting student is told their place and expected wait.
+:meth:`TrainingJob.cancel` ends a job nobody watches any more (``hdr_app.orphans``).
+The page polls :meth:`TrainingJob.snapshot` (a consistent, immutable
 copy) about once a second to draw the progress bar and the growing curves; :meth:`TrainingJob.stop`
 ends the current run after its current batch, keeping the model trained so far, and cancels the rest.
 
-Keras state: Keras keeps the state it needs while building a model (the name-scope stack) in a
-module-level ``threading.local`` that ``keras.backend.clear_session()`` *replaces* for every thread at
-once -- and Streamlit calls ``clear_session()`` after every script run of every session (fragment
-reruns included). A model being built or traced in a training thread then fails with
-``AttributeError: 'NoneType' object has no attribute 'pop'``. :func:`guard_keras_session` therefore
-makes ``clear_session`` wait, while any training job of this process is active, by turning it into a
-no-op (it only frees a little naming state; models are unaffected). ``train`` seeds Keras globally
-(``keras.utils.set_random_seed``), which concurrent runs share.
+Keras state while a job is active: ``hdr_app.keras_guard``.
 """
 
 from __future__ import annotations
@@ -31,9 +29,8 @@ import tempfile
 import threading
 import time
 import warnings
-from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +39,11 @@ import numpy as np
 from hdr_core.errors import HdrError
 from hdr_core.train import TrainConfig, TrainResult
 
+from .keras_guard import _job_ended, _job_started, active_jobs, guard_keras_session
+from .slots import TrainingSlots
+
 __all__ = [
+    "CANCELLED",
     "MAX_TRAININGS_ENV",
     "JobSnapshot",
     "RunRecord",
@@ -65,7 +66,8 @@ RUNNING = "running"  # loading data, building, training or testing (see JobSnaps
 FINISHED = "finished"
 STOPPED = "stopped"  # the user pressed Stop (the model trained so far is kept, later runs skipped)
 FAILED = "failed"
-FINAL_STATUSES = (FINISHED, STOPPED, FAILED)
+CANCELLED = "cancelled"  # nobody watches any more (the tab was closed): stopped, nothing kept
+FINAL_STATUSES = (FINISHED, STOPPED, FAILED, CANCELLED)
 
 _MAX_CURVE_POINTS = 4000  # batch-level curve points kept per run; older ones are thinned out
 
@@ -87,155 +89,6 @@ def max_trainings_from_env(default: int = DEFAULT_MAX_TRAININGS) -> int:
         warnings.warn(f"{MAX_TRAININGS_ENV}={raw!r} is not a whole number >= 1; using {default}", stacklevel=2)
         return default
     return value
-
-
-_ACTIVE_LOCK = threading.Lock()
-_active_jobs = 0  # training jobs of this process that are building, training or testing a model
-
-
-def active_jobs() -> int:
-    """Training jobs of this process now between start and end."""
-    with _ACTIVE_LOCK:
-        return _active_jobs
-
-
-def _job_started() -> None:
-    global _active_jobs
-    with _ACTIVE_LOCK:
-        _active_jobs += 1
-
-
-def _job_ended() -> None:
-    global _active_jobs
-    with _ACTIVE_LOCK:
-        _active_jobs -= 1
-
-
-_always_skip_clear = False
-
-
-def guard_keras_session(*, always: bool = False) -> None:
-    """Make ``keras.backend.clear_session()`` a no-op while a training job of this process is active.
-
-    Streamlit calls it after every script run (``script_runner._clean_problem_modules``); it swaps the
-    thread-local holding Keras's name-scope stack for a new one in *every* thread, which breaks a model
-    being built in a training thread (or in another session's script thread). Idempotent; imports
-    Keras (so call it where TensorFlow is loaded anyway, e.g. the training thread).
-
-    Parameters
-    ----------
-    always : bool, keyword-only
-        Skip every ``clear_session()`` from now on, not only during trainings (for an app whose pages
-        build models, e.g. sub-models for feature maps, in several sessions at once).
-    """
-    global _always_skip_clear
-    import keras
-    from keras.src.backend.common import global_state
-
-    if always:
-        _always_skip_clear = True
-    original = global_state.clear_session
-    if getattr(keras.backend.clear_session, "_hdr_guarded", False):
-        return
-
-    def clear_session(free_memory: bool = True) -> None:
-        if _always_skip_clear or active_jobs():
-            return  # a thread may be building or fitting a model: leave its state alone
-        original(free_memory=free_memory)
-
-    clear_session._hdr_guarded = True  # type: ignore[attr-defined]
-    clear_session.__doc__ = original.__doc__
-    keras.backend.clear_session = clear_session
-    keras.utils.clear_session = clear_session
-
-
-class TrainingSlots:
-    """A server-wide limit on how many trainings run at once, first come first served.
-
-    Like a ``threading.BoundedSemaphore`` of ``limit`` permits, plus a FIFO queue so that a waiting
-    job knows its place in line and the first to ask is the first served (a semaphore promises
-    neither). Waiting can be cancelled (the user pressed Stop while waiting).
-
-    Parameters
-    ----------
-    limit : int
-        Trainings allowed at once, >= 1.
-    """
-
-    def __init__(self, limit: int = DEFAULT_MAX_TRAININGS):
-        if int(limit) != limit or limit < 1:
-            raise ValueError(f"limit must be a whole number >= 1, got {limit!r}")
-        self.limit = int(limit)
-        self._cond = threading.Condition()
-        self._running: set[int] = set()
-        self._queue: deque[int] = deque()
-        self._tickets = iter(range(1, 2**62))
-
-    def acquire(
-        self,
-        *,
-        cancelled: Callable[[], bool] = lambda: False,
-        on_wait: Callable[[int], None] | None = None,
-        poll: float = 0.2,
-    ) -> int | None:
-        """Wait for a free slot.
-
-        Parameters
-        ----------
-        cancelled : callable
-            Asked while waiting; returning True gives up the place in line.
-        on_wait : callable, optional
-            Called with the number of jobs waiting ahead (0 = next in line) whenever that changes,
-            and once before waiting at all.
-        poll : float
-            Seconds between checks of ``cancelled``.
-
-        Returns
-        -------
-        ticket : int or None
-            Pass it to :meth:`release` when the training ends; None when cancelled.
-        """
-        with self._cond:
-            ticket = next(self._tickets)
-            self._queue.append(ticket)
-            last_ahead = None
-            try:
-                while True:
-                    if cancelled():
-                        return None
-                    ahead = self._queue.index(ticket)
-                    if ahead == 0 and len(self._running) < self.limit:
-                        self._queue.popleft()
-                        self._running.add(ticket)
-                        return ticket
-                    if on_wait is not None and ahead != last_ahead:
-                        on_wait(ahead)
-                    last_ahead = ahead
-                    self._cond.wait(timeout=poll)
-            finally:
-                if ticket in self._queue:  # cancelled (or interrupted): leave the line
-                    self._queue.remove(ticket)
-                self._cond.notify_all()
-
-    def release(self, ticket: int) -> None:
-        """Give back the slot ``ticket`` holds; raises RuntimeError for a ticket that holds none."""
-        with self._cond:
-            if ticket not in self._running:
-                raise RuntimeError(f"ticket {ticket!r} does not hold a training slot")
-            self._running.remove(ticket)
-            self._cond.notify_all()
-
-    @property
-    def running(self) -> int:
-        """Trainings holding a slot now."""
-        with self._cond:
-            return len(self._running)
-
-    @property
-    def waiting(self) -> int:
-        """Jobs waiting for a slot now."""
-        with self._cond:
-            return len(self._queue)
 
 
 @dataclass
@@ -277,6 +130,21 @@ class RunRecord:
     keras_bytes: bytes | None = None
     n_train: int = 0
     run_id: str = ""
+    worker: str = ""  # the Dask worker that trained it ("" when it trained in this process)
+    lite_bytes: bytes | None = None  # its LiteRT flat buffer (trained on a worker): answers without TensorFlow
+    layers: list = field(default_factory=list)  # its layer table (hdr_core.visualize.LayerInfo), if known
+
+    def keras_model(self) -> Any:
+        """The trained Keras model: ``result.model``, or read from ``keras_bytes`` (imports TensorFlow)."""
+        if self.result is not None and self.result.model is not None:
+            return self.result.model
+        if self.keras_bytes is None:
+            raise ValueError(f"run {self.label!r} has no model")
+        from hdr_app.state import SessionModel
+
+        model = SessionModel(model=None, keras_bytes=self.keras_bytes).keras_model()
+        self.result = replace(self.result, model=model)
+        return model
     batch_x: tuple[float, ...] = ()  # the running training figures after each batch (x in epochs)
     batch_loss: tuple[float, ...] = ()
     batch_accuracy: tuple[float, ...] = ()
@@ -313,6 +181,7 @@ class JobSnapshot:
     batch_loss: tuple[float, ...] = ()
     batch_accuracy: tuple[float, ...] = ()
     waiting_ahead: int | None = None  # jobs ahead in line while waiting for a slot
+    waiting_seconds: float | None = None  # expected wait for the slot (the runs ahead's estimates), if known
     stop_requested: bool = False
     error: str | None = None
     run_statuses: tuple[str, ...] = ()
@@ -391,6 +260,10 @@ class TrainingJob:
         Label of a single configuration (default: its architecture's name).
     export_model : bool
         Also save every trained model as ``.keras`` bytes (``RunRecord.keras_bytes``) for download.
+    cluster : hdr_core.cluster.TrainingCluster, optional
+        Train every run on a worker of this cluster (the app's way); None trains in this process.
+    owner : str, optional
+        Who started it (the app puts the browser session's id); read by ``hdr_app.orphans``.
     """
 
     def __init__(
@@ -401,6 +274,8 @@ class TrainingJob:
         load_dataset: Callable[[str], Any] | None = None,
         label: str | None = None,
         export_model: bool = True,
+        cluster: Any = None,
+        owner: str | None = None,
     ):
         if isinstance(runs, TrainConfig):
             runs = [(label or _default_label(runs), runs)]
@@ -415,6 +290,9 @@ class TrainingJob:
         self._load_dataset = load_dataset
         self._slots = slots
         self._export = export_model
+        self._cluster = cluster
+        self.owner = owner
+        self._cancelled: str | None = None
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -443,6 +321,18 @@ class TrainingJob:
     def stop(self) -> None:
         """Stop after the current batch, keeping the model trained so far; skip the runs not started."""
         self._stop.set()
+
+    def cancel(self, reason: str) -> None:
+        """Stop as :meth:`stop` does, but keep nothing: nobody will see it (``reason`` says why)."""
+        with self._lock:
+            self._cancelled = str(reason)
+        self._stop.set()
+
+    @property
+    def cancelled(self) -> str | None:
+        """Why the job was cancelled, or None."""
+        with self._lock:
+            return self._cancelled
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the job to end; True when it has."""
@@ -502,10 +392,26 @@ class TrainingJob:
                 batch_loss=tuple(p.batch_loss),
                 batch_accuracy=tuple(p.batch_accuracy),
                 waiting_ahead=self._ahead if self._status == WAITING else None,
+                waiting_seconds=self._wait_estimate() if self._status == WAITING else None,
                 stop_requested=self._stop.is_set(),
                 error=self._error,
                 run_statuses=tuple(r.status for r in self.runs),
             )
+
+    def _wait_estimate(self) -> float | None:
+        if self._slots is None or self._ahead is None:
+            return None
+        return self._slots.expected_wait(self._ahead)
+
+    def remaining_seconds(self) -> float | None:
+        """Seconds the current run has left (its ETA), and the estimates of the runs after it; None when unknown."""
+        snap = self.snapshot()
+        if snap.eta is None:
+            return None
+        later = [r.config for r in self.runs[snap.run_index + 1:] if r.status == PENDING]
+        slots = self._slots
+        extra = sum(slots.estimate_seconds(_planned_images(c), c.epochs) for c in later) if slots else 0.0
+        return snap.eta + extra
 
     # -- the thread ----------------------------------------------------------------------------
     def _set(self, **values: Any) -> None:
@@ -521,8 +427,12 @@ class TrainingJob:
         failures = []
         _job_started()
         try:
-            self._set(phase="Starting TensorFlow")  # the server's first training imports it (seconds)
-            guard_keras_session()
+            if self._cluster is None:  # training here: TensorFlow here (a worker has its own)
+                self._set(phase="Starting TensorFlow")  # the server's first training imports it (seconds)
+                from hdr_core.quiet import import_tensorflow_quietly
+
+                import_tensorflow_quietly()  # no oneDNN/CUDA lines in the server's log
+                guard_keras_session()
             for index, run in enumerate(self.runs):
                 if self._stop.is_set():
                     break
@@ -539,7 +449,13 @@ class TrainingJob:
         finally:
             _job_ended()
         with self._lock:
-            if failures:
+            if self._cancelled:
+                self._status, self._phase = CANCELLED, f"Cancelled: {self._cancelled}"
+                for run in self.runs:  # nothing is kept: nobody would see it
+                    run.result = run.keras_bytes = None
+                    if run.status in (FINISHED, STOPPED, RUNNING, WAITING):
+                        run.status = CANCELLED
+            elif failures:
                 self._status, self._error = FAILED, "; ".join(failures)
                 self._phase = "Failed"
             elif any(r.status in (STOPPED, PENDING) for r in self.runs):  # stopped, or later runs skipped
@@ -548,33 +464,43 @@ class TrainingJob:
                 self._status, self._phase = FINISHED, "Finished"
 
     def _run(self, run: RunRecord) -> None:
-        try:
-            self._set(status=RUNNING, phase="Loading the dataset")
-            self._set_run(run, RUNNING)
-            dataset = self._load_dataset(run.config.dataset)
-        except Exception as exc:  # noqa: BLE001
-            return self._fail(run, exc)
+        dataset = None
+        if self._cluster is None:  # training here: the data is needed here
+            try:
+                self._set(status=RUNNING, phase="Loading the dataset")
+                self._set_run(run, RUNNING)
+                dataset = self._load_dataset(run.config.dataset)
+            except Exception as exc:  # noqa: BLE001
+                return self._fail(run, exc)
         ticket = None
         if self._slots is not None:
             self._set(status=WAITING, phase="Waiting for a free training slot", ahead=None)
             self._set_run(run, WAITING)
-            ticket = self._slots.acquire(cancelled=self._stop.is_set, on_wait=lambda n: self._set(ahead=n))
+            ticket = self._slots.acquire(
+                cancelled=self._stop.is_set, on_wait=lambda n: self._set(ahead=n),
+                estimate=self._slots.estimate_seconds(_planned_images(run.config), run.config.epochs),
+                remaining=self.remaining_seconds)
             if ticket is None:  # stopped while waiting: nothing was trained
                 self._set_run(run, PENDING)
                 return
         try:
             self._set(status=RUNNING, phase="Building the model", ahead=None)
             self._set_run(run, RUNNING)
-            from hdr_core.train import train
+            if self._cluster is not None:
+                result = self._train_on_cluster(run)
+            else:
+                from hdr_core.train import train
 
-            result = train(run.config, progress=self._progress, dataset=dataset)
-            self._set(phase="Testing on the test set")
-            self._analyse(run, result, dataset)
+                result = train(run.config, progress=self._progress, dataset=dataset)
+                self._set(phase="Testing on the test set")
+                self._analyse(run, result, dataset)
         except Exception as exc:  # noqa: BLE001 - any failure becomes a message on the page
             return self._fail(run, exc)
         finally:
             if ticket is not None:
                 self._slots.release(ticket)
+        if self._slots is not None and result.train_seconds > 0:
+            self._slots.learn(result.train_seconds, int(result.card.get("n_train") or 0) * max(1, result.epochs_run))
         with self._lock:
             p = self._progress
             run.batch_x, run.batch_loss = tuple(p.batch_x), tuple(p.batch_loss)
@@ -582,11 +508,72 @@ class TrainingJob:
             run.result = result
             run.status = STOPPED if result.stopped and self._stop.is_set() else FINISHED
 
+    def _train_on_cluster(self, run: RunRecord) -> TrainResult:
+        """Train ``run`` on a cluster worker, relaying its progress and Stop; the model read back here."""
+        cluster = self._cluster
+        self._set(phase="Starting the training workers" if not cluster.started else "Sending the training to a worker")
+        key = run.run_id
+        future = cluster.submit(run.config, key, export=True)
+        queue, stop_event = cluster.progress_queue(key), cluster.stop_event(key)
+        self._set(phase="Building the model")
+        stop_sent = False
+        try:
+            while True:
+                if self._stop.is_set() and not stop_sent:
+                    stop_event.set()
+                    stop_sent = True
+                finished = future.done()  # asked before draining: a finished worker has sent everything
+                for events in queue.get(batch=True):
+                    self._relay(events)
+                if finished:
+                    break
+                time.sleep(0.1)
+            remote = future.result()
+        except Exception as exc:
+            raise _worker_error(exc) from exc
+        else:
+            cluster.recycle(remote.worker)  # a fresh worker process for the next training
+        finally:
+            if not future.done():
+                future.cancel()
+            try:
+                queue.close()
+            except Exception:  # noqa: BLE001 - an older distributed has no close()
+                pass
+        if self._cancelled:
+            return remote.result  # nobody will see it
+        run.predictions, run.confidence = remote.predictions, remote.confidence
+        run.n_train = int(remote.result.card.get("n_train") or 0)
+        run.keras_bytes = remote.keras_bytes  # kept even without export: the Keras model is read from it
+        run.lite_bytes, run.layers, run.worker = remote.lite_bytes, list(remote.layers), remote.worker
+        if remote.lite_bytes is None:  # no LiteRT file: read the Keras model here (imports TensorFlow)
+            self._set(phase="Reading the trained model")
+            return remote.train_result()
+        return remote.result  # model None: read from keras_bytes only when a page needs Keras
+
+    def _relay(self, events: list[tuple]) -> None:
+        """Replay a worker's progress events into this job's progress receiver."""
+        p = self._progress
+        for event in events:
+            kind = event[0]
+            if kind == "begin":
+                p.on_train_begin(event[1], event[2])
+            elif kind == "batch":
+                p.on_batch_end(event[1], event[2], {"loss": event[3], "accuracy": event[4]})
+            elif kind == "epoch":
+                p.on_epoch_end(event[1], event[2])
+            elif kind == "testing":
+                self._set(phase="Testing on the test set")
+
     def _analyse(self, run: RunRecord, result: TrainResult, dataset: Any) -> None:
         """Test-set predictions (for the confusion matrix's images and the gallery) and the file."""
         from hdr_core.train import probabilities, save_model
 
         probs = probabilities(result.model, dataset.x_test)  # (N, n_classes) float32
+        if result.calibration is not None:  # the confidence the pages show is the calibrated one
+            from hdr_core.calibration import with_temperature
+
+            probs = with_temperature(probs, result.calibration.temperature)
         run.predictions = probs.argmax(axis=1).astype(np.int16)
         run.confidence = probs.max(axis=1).astype(np.float32)
         run.n_train = int(result.card.get("n_train") or 0)
@@ -603,6 +590,23 @@ class TrainingJob:
             message = f"{type(exc).__name__}: {exc}"
         with self._lock:
             run.status, run.error = FAILED, message
+
+
+def _planned_images(config: TrainConfig) -> int:
+    """Training images a run will use, before its data is loaded (MNIST's size when it has no limit)."""
+    full = int(60000 * (1 - config.validation_fraction))
+    return min(full, config.train_limit) if config.train_limit else full
+
+
+def _worker_error(exc: Exception) -> Exception:
+    """A worker's failure as a message for the page (its own HdrError or ValueError are kept as they are)."""
+    if isinstance(exc, (HdrError, ValueError)):
+        return exc
+    name = type(exc).__name__
+    if name in ("KilledWorker", "CommClosedError", "FutureCancelledError", "CancelledError"):
+        return HdrError("The training worker stopped before the training ended (it may have run out of memory, "
+                        "or the server is shutting down). Try again, perhaps with fewer images.")
+    return exc
 
 
 def _default_label(config: TrainConfig) -> str:

@@ -124,7 +124,10 @@ def predict_speed(model_path: str | os.PathLike | None = None, *, repeats: int =
     -------
     figure : dict
         ``{"model", "ours": {"what", "median_ms"}, "baseline": {"what", "median_ms"}, "speedup",
-        "max_abs_difference"}``; ``max_abs_difference`` compares the two outputs' probabilities.
+        "max_abs_difference", "draw_page": {...}}``; ``max_abs_difference`` compares the two outputs'
+        probabilities. ``draw_page`` times the Draw and Upload pages' one-image path, LiteRT
+        (``hdr_core.lite``), beside the ``tf.lite.Interpreter`` it replaced (deprecated since TensorFlow
+        2.19), both single-threaded on the same flat buffer.
     """
     from hdr_core import inference
 
@@ -142,7 +145,44 @@ def predict_speed(model_path: str | os.PathLike | None = None, *, repeats: int =
         "baseline": {"what": "model.predict, one 28x28 image", "median_ms": round(baseline, 3)},
         "speedup": _ratio(baseline, ours),
         "max_abs_difference": difference,
+        "draw_page": _lite_speed(predictor, image, repeats=repeats),
     }
+
+
+def _lite_speed(predictor, image: np.ndarray, *, repeats: int) -> dict[str, Any]:
+    """The one-image path of the Draw page: LiteRT now, the deprecated ``tf.lite.Interpreter`` before it."""
+    import warnings
+
+    from hdr_core import lite
+
+    flat = lite.convert(predictor.model)
+    quick = lite.LitePredictor(flat, predictor.class_names, temperature=predictor.temperature)
+    ours = _median_ms(lambda: quick.predict(image), repeats=repeats, warmup=10)
+    figure: dict[str, Any] = {"litert": {"what": "hdr_core.lite.LitePredictor (ai-edge-litert, 1 thread)",
+                                         "median_ms": round(ours, 3)}}
+    try:
+        import tensorflow as tf
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            old = tf.lite.Interpreter(model_content=flat, num_threads=1)
+        detail = old.get_input_details()[0]
+        old.resize_tensor_input(detail["index"], [1, *detail["shape"][1:]])
+        old.allocate_tensors()
+        detail, output = old.get_input_details()[0], old.get_output_details()[0]
+
+        def before() -> None:
+            old.set_tensor(detail["index"], image.reshape(detail["shape"]))
+            old.invoke()
+            old.get_tensor(output["index"])
+
+        then = _median_ms(before, repeats=repeats, warmup=10)
+        figure["tf_lite_interpreter"] = {"what": "tf.lite.Interpreter (before; deprecated), 1 thread",
+                                         "median_ms": round(then, 3)}
+        figure["speedup"] = _ratio(then, ours)
+    except Exception as exc:  # noqa: BLE001 - a TensorFlow without tf.lite: LiteRT's figure alone
+        figure["tf_lite_interpreter"] = {"error": f"{type(exc).__name__}: {exc}"}
+    return figure
 
 
 def synthetic_canvas(size: int = CANVAS_SIZE, *, stroke: int = CANVAS_STROKE) -> np.ndarray:

@@ -347,6 +347,11 @@ def build_parser() -> argparse.ArgumentParser:
     model_options(calibrate)
     calibrate.set_defaults(run=cmd_calibrate)
 
+    export = command("export-lite", "Write the model's LiteRT flat buffer (.tflite) beside it and record it in "
+                                    "its card: the app then answers drawings without TensorFlow.")
+    model_options(export)
+    export.set_defaults(run=cmd_export_lite)
+
     train = command("train", "Train a model like the Train page does, and save it with its model card.")
     arch = train.add_mutually_exclusive_group(required=True)
     arch.add_argument("--preset", choices=list(PRESETS), metavar="NAME",
@@ -640,6 +645,30 @@ def cmd_evaluate(args: argparse.Namespace, out: _Output) -> int:
         out.text("per class: " + "  ".join(
             f"{c} {a:.1%}" if math.isfinite(a) else f"{c} -" for c, a in zip(class_names, evaluation.per_class)))
     return EXIT_OK
+
+
+def cmd_export_lite(args: argparse.Namespace, out: _Output) -> int:
+    """Convert the model for LiteRT (checked against the model's own outputs) and record it in its card."""
+    from hdr_core import inference, lite
+
+    model_path = _model_path(args.model)
+    context = {"model": str(model_path)}
+    try:
+        _inspect_model(model_path, trusted=args.trusted)
+        import_tensorflow_quietly()
+        model = inference.load_model(model_path, trusted=args.trusted)
+        lite_path = lite.export_lite(model_path, model)
+    except INPUT_ERRORS as error:
+        return out.error(_message(error), **context)
+    except OSError as error:
+        return out.error(f"cannot write the LiteRT file: {error}", **context)
+    result = {**context, "litert": str(lite_path), "bytes": lite_path.stat().st_size}
+    if out.json:
+        out.document(result)
+    else:
+        out.text(f"{model_path.name}: {lite_path.name} written ({result['bytes']:,} bytes), same answers as the "
+                 "model (checked); the card records it.")
+    return 0
 
 
 def cmd_calibrate(args: argparse.Namespace, out: _Output) -> int:

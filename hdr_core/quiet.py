@@ -7,12 +7,15 @@ replays them only if the import itself fails, so real errors still show.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
+import tempfile
 import warnings
+from collections.abc import Iterator
 
-__all__ = ["import_tensorflow_quietly", "quiet_tensorflow"]
+__all__ = ["import_tensorflow_quietly", "quiet_tensorflow", "stderr_held_back"]
 
 
 def import_tensorflow_quietly() -> None:
@@ -25,19 +28,29 @@ def import_tensorflow_quietly() -> None:
     if "tensorflow" in sys.modules and "keras" in sys.modules:
         return
     quiet_tensorflow()
-    import tempfile
+    with stderr_held_back():
+        import keras  # noqa: F401  (imports TensorFlow, its backend)
+        import tensorflow  # noqa: F401
 
+
+@contextlib.contextmanager
+def stderr_held_back() -> Iterator[None]:
+    """Hold back what C++ libraries write on stderr (file descriptor 2) inside the block.
+
+    Replayed only if the block raises, so real errors still show. Used for TensorFlow's import, the
+    LiteRT converter and LiteRT's "Created TensorFlow Lite XNNPACK delegate" line. Brief: other threads'
+    stderr in the same moment is held back too.
+    """
     sys.stderr.flush()
     try:
         saved = os.dup(2)
-    except OSError:  # no real stderr (embedded interpreter): import as is
-        import keras  # noqa: F401
+    except OSError:  # no real stderr (embedded interpreter): run as is
+        yield
         return
     with tempfile.TemporaryFile() as sink:
         os.dup2(sink.fileno(), 2)
         try:
-            import keras  # noqa: F401  (imports TensorFlow, its backend)
-            import tensorflow  # noqa: F401
+            yield
         except BaseException:
             os.dup2(saved, 2)
             sink.seek(0)

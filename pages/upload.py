@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from hdr_app import ensure_app_shell, upload_ui
-from hdr_app.models import current_predictor
+from hdr_app.models import current_instant_predictor
 from hdr_core.errors import HdrError
 
 ensure_app_shell()  # first: makes app.py wrap this page even on a fresh server's first request
@@ -27,7 +27,7 @@ if not images:
     st.stop()
 
 try:
-    predictor, _choice = current_predictor()
+    predictor, _choice = current_instant_predictor()  # LiteRT: no TensorFlow needed to read a photo
 except HdrError as error:
     predictor = None
     upload_ui.model_error_ui(error)

@@ -130,10 +130,10 @@ def test_confident_prediction_has_no_not_sure_warning(monkeypatch):
 def test_model_error_is_shown_not_raised(monkeypatch):
     from hdr_core.errors import ModelError
 
-    def broken():
+    def broken(path, version=None):
         raise ModelError("The model file is damaged: save it again.")
 
-    monkeypatch.setattr(app_models, "current_predictor", broken)
+    monkeypatch.setattr(app_models, "shipped_instant_predictor", broken)
     at = run_draw_page(monkeypatch, canvas_image(ONE))
     assert any("damaged" in e.value for e in at.error)
 
@@ -184,7 +184,7 @@ def test_instant_predictor_gives_the_same_answers_as_the_predictor(default_predi
     from hdr_app.draw_inference import InstantPredictor
 
     instant = InstantPredictor(default_predictor)
-    assert instant.engine == "tflite"
+    assert instant.engine == "litert"
     assert instant.class_names == default_predictor.class_names
     for strokes in (ONE, SEVEN, [[(0.3, 0.3), (0.7, 0.7)]]):
         model_input = drawing_to_model_input(canvas_image(strokes))[1]
@@ -202,7 +202,7 @@ def test_instant_predictor_falls_back_to_tensorflow(default_predictor, monkeypat
         raise ImportError("no TensorFlow Lite here")
 
     monkeypatch.setattr(InstantPredictor, "_convert", staticmethod(unavailable))
-    with pytest.warns(UserWarning, match="TensorFlow Lite is not available"):
+    with pytest.warns(UserWarning, match="LiteRT is not available"):
         instant = InstantPredictor(default_predictor)
     assert instant.engine == "tensorflow"
     model_input = drawing_to_model_input(canvas_image(ONE))[1]

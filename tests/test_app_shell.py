@@ -179,10 +179,10 @@ def test_session_models_appear_in_the_picker():
     at = run_app(**{state.SESSION_MODELS: session_models})
     box = picker(at)
     assert "my first cnn" in box.options[-1]
-    assert "98.76%" in box.options[-1] and "this session" in box.options[-1]
+    assert "98.76%" in box.options[-1] and "yours" in box.options[-1]
     box.set_value("my first cnn").run()
     assert at.session_state[state.MODEL_CHOICE] == "my first cnn"
-    assert any("trained in this session" in c.value for c in at.sidebar.caption)
+    assert any("trained or added in this tab" in c.value for c in at.sidebar.caption)
 
 
 def test_a_vanished_choice_falls_back_to_the_default():
@@ -207,7 +207,7 @@ def test_card_summary_reads_real_handwriting_accuracy():
 def test_session_models_are_marked_after_their_figure():
     session = ModelChoiceInfo(name="my blog CNN", kind="session",
                               card={"dataset": "mnist", "test_accuracy": 0.991})
-    assert session.label == "my blog CNN · MNIST 99.10% · this session"
+    assert session.label == "my blog CNN · MNIST 99.10% · yours"
 
 
 # --------------------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 limit's waiting state, and Stop.
 
 Trainings here are tiny (a one-block custom CNN on a few hundred MNIST images, one epoch); the page
-trains in a background thread, so the tests rerun the app every half second until the job is done.
+sends it to a Dask worker process (the server's local cluster, started by the first training here), so
+the tests rerun the app every half second until the job is done.
 """
 
 from __future__ import annotations
@@ -175,7 +176,7 @@ def test_settings_survive_a_visit_to_another_page(at):
 
 
 @pytest.mark.slow
-def test_tiny_training_waits_for_a_free_slot_then_shows_results(at):
+def test_tiny_training_waits_for_a_free_slot_then_shows_results(at, monkeypatch):
     from hdr_app.train_ui import training_slots
 
     slots = training_slots()  # the server-wide limit, shared with the app
@@ -207,6 +208,16 @@ def test_tiny_training_waits_for_a_free_slot_then_shows_results(at):
     assert "Model picker" not in shown
     # (AppTest's switch_page runs the page without app.py's sidebar: the browser test checks the picker.)
     assert at.selectbox(key=f"{state.TRAIN_CELL}{job.runs[0].run_id}") is not None
+    assert job.runs[0].worker.startswith("tcp://")  # trained by a Dask worker, not in the web process
+
+    import hdr_app.draw_ui as draw_ui
+    from tests.test_app_draw import SEVEN, canvas_image, fake_canvas
+
+    monkeypatch.setattr(draw_ui, "canvas_ui", fake_canvas(canvas_image(SEVEN)))
+    at.switch_page("pages/draw.py").run()  # the student's model answers on the Draw page
+    assert not at.exception, at.exception
+    assert [m for m in at.metric if m.label == "Prediction"]
+    assert at.session_state[state.MODEL_CHOICE] == "my custom CNN"
 
 
 @pytest.mark.slow

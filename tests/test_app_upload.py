@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hdr_app import upload_ui
+from hdr_app import state, upload_ui
 from hdr_core import preprocess
 from hdr_core.constants import IMAGE_SIZE
 
@@ -454,15 +454,16 @@ def plain(markdown: str) -> str:
 def test_page_renders_without_upload(upload_page):
     at = upload_page
     assert at.title[0].value == "Upload a photo"
-    assert len(at.file_uploader) == 1 and at.file_uploader[0].accept_multiple_files
-    assert set(at.file_uploader[0].allowed_type) >= {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tiff", ".gif"}
+    assert at.file_uploader(key=state.UPLOAD_FILES).accept_multiple_files
+    allowed = set(at.file_uploader(key=state.UPLOAD_FILES).allowed_type)
+    assert allowed >= {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tiff", ".gif"}
     assert any("Example" in b.label for b in at.button)
     assert not at.error and not at.metric
 
 
 def test_page_reads_one_digit_and_shows_every_step(upload_page):
     at = upload_page
-    at.file_uploader[0].set_value(("three.png", encode(digit_image("3")), "image/png"))
+    at.file_uploader(key=state.UPLOAD_FILES).set_value(("three.png", encode(digit_image("3")), "image/png"))
     at.run()
     assert not at.exception, at.exception
     assert [m.label for m in at.metric] == ["Prediction"]
@@ -482,7 +483,8 @@ def test_page_reads_one_digit_and_shows_every_step(upload_page):
 
 def test_page_says_when_it_read_only_the_sheet_on_the_desk(upload_page):
     at = upload_page
-    at.file_uploader[0].set_value(("desk.jpg", encode(sheet_on_desk_photo("4"), ".jpg", quality=90), "image/jpeg"))
+    photo = encode(sheet_on_desk_photo("4"), ".jpg", quality=90)
+    at.file_uploader(key=state.UPLOAD_FILES).set_value(("desk.jpg", photo, "image/jpeg"))
     at.run()
     assert not at.exception, at.exception
     assert at.metric[0].value == "4"
@@ -499,7 +501,7 @@ def test_page_many_files_table_errors_and_csv(upload_page):
              ("white.png", encode(np.full((200, 200, 3), 255, np.uint8)), "image/png"),
              ("moving.gif", animated_gif(), "image/gif"),
              ("nine.jpg", encode(digit_image("9"), ".jpg"), "image/jpeg")]
-    at.file_uploader[0].set_value(files)
+    at.file_uploader(key=state.UPLOAD_FILES).set_value(files)
     at.run()
     assert not at.exception, at.exception
     assert len(at.dataframe) == 1
@@ -521,7 +523,7 @@ def test_page_many_files_table_errors_and_csv(upload_page):
 def test_page_whole_number_mode(upload_page):
     at = upload_page
     at.button_group(key="upload_mode").set_value("multi")
-    at.file_uploader[0].set_value(("2026.png", encode(number_image("2026")), "image/png"))
+    at.file_uploader(key=state.UPLOAD_FILES).set_value(("2026.png", encode(number_image("2026")), "image/png"))
     at.run()
     assert not at.exception, at.exception
     [number] = [m for m in at.metric if m.label == "Number read"]
@@ -545,7 +547,7 @@ def test_open_in_visualise_sets_the_current_input(upload_page):
     if not (REPO_ROOT / "pages" / "visualise.py").exists():
         pytest.skip("pages/visualise.py is not there yet")
     at = upload_page
-    at.file_uploader[0].set_value(("three.png", encode(digit_image("3")), "image/png"))
+    at.file_uploader(key=state.UPLOAD_FILES).set_value(("three.png", encode(digit_image("3")), "image/png"))
     at.run()
     at.button(key="upload_open_visualise").click().run()
     current = at.session_state["current_input"]
@@ -563,7 +565,7 @@ def test_whole_number_in_one_digit_mode_is_flagged_only_then():
 
 def test_page_offers_whole_number_mode_for_a_number_read_as_one_digit(upload_page):
     at = upload_page
-    at.file_uploader[0].set_value(("4096.png", encode(number_image("4096")), "image/png"))
+    at.file_uploader(key=state.UPLOAD_FILES).set_value(("4096.png", encode(number_image("4096")), "image/png"))
     at.run()
     assert not at.exception, at.exception
     assert [m.label for m in at.metric] == ["Prediction"]
@@ -578,7 +580,7 @@ def test_page_offers_whole_number_mode_for_a_number_read_as_one_digit(upload_pag
 
 def test_one_digit_gets_no_whole_number_hint(upload_page):
     at = upload_page
-    at.file_uploader[0].set_value(("three.png", encode(digit_image("3")), "image/png"))
+    at.file_uploader(key=state.UPLOAD_FILES).set_value(("three.png", encode(digit_image("3")), "image/png"))
     at.run()
     assert not any("seems to hold" in i.value for i in at.info)
     assert not [b for b in at.button if b.key == "upload_read_whole_number"]

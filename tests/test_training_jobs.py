@@ -244,7 +244,7 @@ def test_keras_clear_session_waits_while_a_job_is_active(monkeypatch):
     import keras
     from keras.src.backend.common import global_state
 
-    from hdr_app import training
+    from hdr_app import keras_guard as training
 
     training.guard_keras_session()
     # An app test earlier in this process may have switched clean-up off for good (always=True), as the

@@ -151,10 +151,28 @@ def browser():
 PHONE = {"width": 390, "height": 844}
 
 
+# Counts the messages the server sends (after_rerun's second signal: a rerun over in a few milliseconds may
+# never show the "running" state on the page).
+COUNT_MESSAGES = """
+window.__hdrMessages = 0;
+(() => {
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    if (!this.__hdrCounted) {
+      this.__hdrCounted = true;
+      this.addEventListener('message', () => { window.__hdrMessages += 1; });
+    }
+    return send.call(this, data);
+  };
+})();
+"""
+
+
 @contextlib.contextmanager
 def _app_page(browser, app_url: str, viewport: dict[str, int]) -> Iterator:
     """A fresh page (own context, so a new Streamlit session) of the app; closed afterwards."""
     context = browser.new_context(viewport=viewport)
+    context.add_init_script(COUNT_MESSAGES)
     context.set_default_timeout(30_000)
     tab = context.new_page()
     tab.app_url = app_url  # type: ignore[attr-defined]
@@ -261,12 +279,14 @@ def after_rerun(page, action, *, timeout_ms: int = 60_000) -> None:
     """Do ``action()`` (which makes Streamlit rerun) and wait until that rerun has finished.
 
     Watches the ``data-test-script-state`` attribute Streamlit keeps on its root element: the wait
-    ends once a run that started after the action has ended.
+    ends once a run that started after the action has ended; or, for a run so quick that the page never
+    showed it running, once the server has answered since the action and nothing is running.
     """
     page.evaluate(
         """() => {
           const app = document.querySelector('[data-testid="stApp"]');
           window.__hdrRunsDone = 0;
+          window.__hdrMessagesBefore = window.__hdrMessages || 0;
           let was = app.getAttribute('data-test-script-state');
           window.__hdrRunObserver?.disconnect();
           window.__hdrRunObserver = new MutationObserver(() => {
@@ -278,7 +298,15 @@ def after_rerun(page, action, *, timeout_ms: int = 60_000) -> None:
         }"""
     )
     action()
-    page.wait_for_function("() => window.__hdrRunsDone > 0", timeout=timeout_ms)
+    page.wait_for_function(
+        """() => {
+          if (window.__hdrRunsDone > 0) return true;
+          const state = document.querySelector('[data-testid="stApp"]').getAttribute('data-test-script-state');
+          return (window.__hdrMessages || 0) > window.__hdrMessagesBefore && state !== 'running'
+            && state !== 'rerunRequested';
+        }""",
+        timeout=timeout_ms,
+    )
 
 
 def wait_until_idle(page, *, timeout_ms: int = 30_000) -> None:

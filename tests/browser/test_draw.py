@@ -67,7 +67,7 @@ def set_pen_width(page, width: int) -> None:
 
 def test_empty_canvas_invites_to_draw_inside_the_app_shell(page):
     canvas = open_draw_page(page, page.app_url)
-    assert page.url.endswith("/draw")
+    assert page.url.split("?")[0].endswith("/draw") and "tab=" in page.url  # the tab remembers its models
     assert canvas.bounding_box()["width"] >= 250
     assert prediction_text(page) is None, "an empty canvas must not show a prediction"
     # app.py wraps the page even on a fresh server's first request: sidebar navigation and model picker.

@@ -21,7 +21,8 @@ from tests.browser.conftest import PHONE, wait_for_prediction, wait_until_idle
 pytestmark = pytest.mark.browser
 
 SCREENSHOTS = Path(os.environ.get("HDR_SCREENSHOT_DIR", tempfile.gettempdir()))
-FILE_INPUT = '[data-testid="stFileUploader"] input[type="file"]'
+# The page's uploader, not the sidebar's "add a model file".
+FILE_INPUT = '[data-testid="stMainBlockContainer"] [data-testid="stFileUploader"] input[type="file"]'
 ERROR_ALERT = '[data-testid="stAlertContentError"]'
 FIRST_RUN_TIMEOUT_MS = 120_000  # the first prediction of the server loads TensorFlow and the model
 
