@@ -532,6 +532,7 @@ class TrainingJob:
         except Exception as exc:
             raise _worker_error(exc) from exc
         else:
+            future.release()  # forgotten by the scheduler first: a restarted worker must not recompute it
             cluster.recycle(remote.worker)  # a fresh worker process for the next training
         finally:
             if not future.done():

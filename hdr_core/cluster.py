@@ -273,6 +273,30 @@ def train_remotely(config: TrainConfig, key: str, params: ClusterParams, export:
 # --------------------------------------------------------------------------------------------------
 
 
+def _spawn_without_main_module() -> None:
+    """Start worker processes without re-running the parent's ``__main__``.
+
+    Python's ``spawn`` re-imports the parent's main module in each child; inside ``streamlit run`` that is
+    the app's own script (Streamlit puts it in ``sys.modules["__main__"]`` while it runs), so every worker
+    would run the app's page code, without a browser, and fill the server's log with warnings. Workers need
+    only ``hdr_core``, which they import by name. Idempotent; affects only processes started by ``spawn``.
+    """
+    import multiprocessing.spawn as spawn
+
+    if getattr(spawn.get_preparation_data, "_hdr_no_main", False):
+        return
+    original = spawn.get_preparation_data
+
+    def get_preparation_data(name):
+        data = original(name)
+        data.pop("init_main_from_path", None)
+        data.pop("init_main_from_name", None)
+        return data
+
+    get_preparation_data._hdr_no_main = True  # type: ignore[attr-defined]
+    spawn.get_preparation_data = get_preparation_data
+
+
 def _nice_plugin(nice: int):
     """A Dask worker plugin that lowers each worker process's CPU priority as it starts."""
     from distributed import WorkerPlugin
@@ -327,7 +351,7 @@ class TrainingCluster:
         with self._lock:
             if self._client is not None:
                 return self._client
-            from distributed import Client, LocalCluster
+            from distributed import Client, LocalCluster, fire_and_forget
 
             from .errors import HdrError
 
@@ -335,12 +359,13 @@ class TrainingCluster:
                 if self.params.address:
                     client = Client(self.params.address, timeout=self.params.start_seconds)
                 else:
+                    _spawn_without_main_module()
                     # One thread per worker, one training each; no memory limit (a full training needs
                     # about 1 GB and the nanny must not restart it for that); the scheduler's small HTTP
                     # server (health, no dashboard without bokeh) on a free local port, not on 8787.
                     self._cluster = LocalCluster(
                         n_workers=self.params.n_workers, threads_per_worker=1, processes=True,
-                        dashboard_address="127.0.0.1:0", memory_limit=0, silence_logs=logging.WARNING,
+                        dashboard_address="127.0.0.1:0", memory_limit=0, silence_logs=logging.ERROR,
                         worker_class="distributed.Nanny",
                     )
                     client = Client(self._cluster, timeout=self.params.start_seconds)
@@ -354,8 +379,8 @@ class TrainingCluster:
                 client.register_plugin(_nice_plugin(self.params.nice), name="hdr-nice")
                 if self._warm_dataset:  # fire and forget: the first training then starts at once
                     for address in client.scheduler_info()["workers"]:
-                        client.submit(warm_up, self._warm_dataset, workers=[address], pure=False,
-                                      key=f"hdr-warm-{address}", allow_other_workers=False)
+                        fire_and_forget(client.submit(warm_up, self._warm_dataset, workers=[address], pure=False,
+                                                      allow_other_workers=False))
             self._client = client
             return client
 
@@ -378,11 +403,13 @@ class TrainingCluster:
             return
         client = self._client
 
+        from distributed import fire_and_forget
+
         def restart() -> None:
             try:
                 client.restart_workers([worker], timeout=self.params.start_seconds, raise_for_error=False)
                 if self._warm_dataset:
-                    client.submit(warm_up, self._warm_dataset, pure=False)
+                    fire_and_forget(client.submit(warm_up, self._warm_dataset, pure=False))
             except Exception:  # noqa: BLE001 - a worker that did not restart keeps serving as it is
                 log.warning("could not restart training worker %s", worker, exc_info=True)
 

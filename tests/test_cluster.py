@@ -233,3 +233,22 @@ def test_the_same_code_trains_on_a_separate_scheduler_and_worker(data_file, tmp_
         for process in (worker, scheduler):
             process.terminate()
             process.wait(30)
+
+
+def test_workers_do_not_rerun_the_apps_script(monkeypatch, tmp_path):
+    """Inside `streamlit run`, sys.modules["__main__"] is the app's page script: spawn must not re-run it."""
+    import multiprocessing.spawn as spawn
+    import sys
+    import types
+
+    from hdr_core.cluster import _spawn_without_main_module
+
+    script = tmp_path / "app.py"
+    script.write_text("raise SystemExit('a worker ran the app')\n")
+    page = types.ModuleType("__main__")
+    page.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", page)
+    _spawn_without_main_module()
+    data = spawn.get_preparation_data("worker")
+    assert "init_main_from_path" not in data and "init_main_from_name" not in data
+    assert data["sys_path"] == sys.path  # everything else as before
