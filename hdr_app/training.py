@@ -532,8 +532,7 @@ class TrainingJob:
         except Exception as exc:
             raise _worker_error(exc) from exc
         else:
-            future.release()  # forgotten by the scheduler first: a restarted worker must not recompute it
-            cluster.recycle(remote.worker)  # a fresh worker process for the next training
+            future.release()  # the scheduler forgets the result (it is here now)
         finally:
             if not future.done():
                 future.cancel()

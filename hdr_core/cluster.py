@@ -193,6 +193,26 @@ class _RemoteProgress:
         return self._stopped
 
 
+def _release_memory() -> None:
+    """After a training: drop Keras's graph state and give freed memory back to the system.
+
+    TensorFlow keeps part of what a training allocated (measured: 60-150 MB a run); this returns some of it.
+    Restarting the worker after each training would return all of it, but a restart that raced the next
+    submission left a training waiting for ever in testing, so it is not done.
+    """
+    import ctypes
+    import gc
+
+    import keras
+
+    keras.backend.clear_session()
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 def warm_up(dataset: str | None = "mnist") -> str:
     """Import TensorFlow and load ``dataset`` on this worker, so its first training starts at once."""
     from .quiet import import_tensorflow_quietly
@@ -262,7 +282,11 @@ def train_remotely(config: TrainConfig, key: str, params: ClusterParams, export:
         worker = get_worker().address
     except ValueError:
         worker = ""
-    return RemoteRun(result=replace(result, model=None), keras_bytes=keras_bytes,
+    model = result.model
+    result = replace(result, model=None)
+    del model
+    _release_memory()
+    return RemoteRun(result=result, keras_bytes=keras_bytes,
                      predictions=probs.argmax(axis=1).astype(np.int16),
                      confidence=probs.max(axis=1).astype(np.float32), lite_bytes=lite_bytes, layers=layers,
                      worker=worker)
@@ -326,7 +350,6 @@ class TrainingCluster:
         self._lock = threading.Lock()
         self._client = None
         self._cluster = None
-        self._recycling: threading.Thread | None = None
 
     @property
     def description(self) -> str:
@@ -387,42 +410,8 @@ class TrainingCluster:
     def submit(self, config: TrainConfig, key: str, *, export: bool = True):
         """Start ``config`` on a worker; returns its ``distributed.Future`` (a :class:`RemoteRun`)."""
         client = self.client()
-        self._wait_for_recycling()  # never onto a worker that is being restarted
         return client.submit(train_remotely, config, key, self.params, export, key=f"hdr-train-{key}",
                              pure=False, retries=0)
-
-    def recycle(self, worker: str) -> None:
-        """Restart a local worker after a training, in the background, and warm the new one up.
-
-        TensorFlow keeps what one training allocated (60-150 MB a run, measured): a worker that trained
-        all day would hold gigabytes. A fresh process costs the next training little if it is warmed up
-        before it arrives (about 6 s). One restart at a time; :meth:`submit` waits for it, so no training
-        is sent to a worker that is going away. Remote clusters manage their own workers: nothing here.
-        """
-        if self.params.address or not worker or self._client is None:
-            return
-        client = self._client
-
-        from distributed import fire_and_forget
-
-        def restart() -> None:
-            try:
-                client.restart_workers([worker], timeout=self.params.start_seconds, raise_for_error=False)
-                if self._warm_dataset:
-                    fire_and_forget(client.submit(warm_up, self._warm_dataset, pure=False))
-            except Exception:  # noqa: BLE001 - a worker that did not restart keeps serving as it is
-                log.warning("could not restart training worker %s", worker, exc_info=True)
-
-        with self._lock:
-            if self._recycling is not None and self._recycling.is_alive():
-                return  # one restart at a time; this worker is restarted after its next training
-            self._recycling = threading.Thread(target=restart, name="hdr-recycle-worker", daemon=True)
-            self._recycling.start()
-
-    def _wait_for_recycling(self) -> None:
-        recycling = self._recycling
-        if recycling is not None:
-            recycling.join(self.params.start_seconds)
 
     def progress_queue(self, key: str):
         """The Dask ``Queue`` a worker sends ``key``'s progress events to."""

@@ -209,6 +209,8 @@ def test_tiny_training_waits_for_a_free_slot_then_shows_results(at, monkeypatch)
     # (AppTest's switch_page runs the page without app.py's sidebar: the browser test checks the picker.)
     assert at.selectbox(key=f"{state.TRAIN_CELL}{job.runs[0].run_id}") is not None
     assert job.runs[0].worker.startswith("tcp://")  # trained by a Dask worker, not in the web process
+    # 250 images, one epoch: a couple of weight updates cannot train a network, and the page says so.
+    assert any("Under-trained" in w.value for w in at.warning) and "generalises" not in shown
 
     import hdr_app.draw_ui as draw_ui
     from tests.test_app_draw import SEVEN, canvas_image, fake_canvas
@@ -243,6 +245,25 @@ def test_training_survives_a_page_switch_and_stop_keeps_the_model(at):
     assert "Results · my custom CNN" in shown
     (run,) = job.finished_runs()
     assert run.result.stopped and job.snapshot().batch < 563
+
+
+@pytest.mark.slow
+def test_a_well_trained_run_is_said_to_generalise(at):
+    """The page's defaults (the fast preset, 10,000 images, one epoch) train in seconds to about 97%."""
+    at.button(key="train_start").click().run()
+    job = at.session_state[state.TRAINING_JOB]
+    wait_for_job(at, lambda j: j.done)
+    assert job.status == FINISHED, job.snapshot().error
+    for _ in range(3):
+        at.run()
+    assert not at.exception, at.exception
+    (run,) = job.finished_runs()
+    assert run.result.test_accuracy > 0.9
+    assert not any("Under-trained" in w.value for w in at.warning)
+    # One epoch: the running training figure averages the whole epoch, so validation comes out above it,
+    # and the page explains that instead of calling the run under-trained or over-fitted.
+    assert any("Validation accuracy is above training accuracy" in c.value or "generalises" in c.value
+               for c in at.caption)
 
 
 def test_the_reported_figures_chart_puts_ours_beside_theirs():
