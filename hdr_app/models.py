@@ -281,9 +281,9 @@ def add_model_file(name: str, data: bytes, card_data: bytes | None = None) -> st
         Not a model hdr can use (the message says why: not a ``.keras`` file, wrong input shape...).
     """
     import json
-    import tempfile
 
-    from hdr_core.inference import check_model, load_model
+    from hdr_core.inference import check_model
+    from hdr_core.model_files import load_model_bytes
 
     stem = Path(name).stem.strip() or "uploaded model"
     card: dict[str, Any] = {}
@@ -295,10 +295,7 @@ def add_model_file(name: str, data: bytes, card_data: bytes | None = None) -> st
         card = loaded if isinstance(loaded, dict) else {}
     import_tensorflow_quietly()
     guard_keras_session(always=True)
-    with tempfile.TemporaryDirectory(prefix="hdr-upload-") as folder:
-        path = Path(folder) / f"{stem[:80] or 'model'}.keras"
-        path.write_bytes(data)
-        model = load_model(path)
+    model = load_model_bytes(data, name=name)
     n_classes = check_model(model)
     names = card.get("class_names")
     if names is not None and (not isinstance(names, list) or len(names) != n_classes):

@@ -85,17 +85,9 @@ class SessionModel:
         if self.model is None:
             if self.keras_bytes is None:
                 raise ValueError("this session model has neither a Keras model nor its file")
-            import tempfile
-            from pathlib import Path
+            from hdr_core.model_files import load_model_bytes
 
-            from hdr_core.inference import load_model
-            from hdr_core.quiet import import_tensorflow_quietly
-
-            import_tensorflow_quietly()
-            with tempfile.TemporaryDirectory(prefix="hdr-session-") as folder:
-                path = Path(folder) / "model.keras"
-                path.write_bytes(self.keras_bytes)
-                object.__setattr__(self, "model", load_model(path))
+            object.__setattr__(self, "model", load_model_bytes(self.keras_bytes))
         return self.model
 
 

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from hdr_core.cluster import worker_error
 from hdr_core.errors import HdrError
 from hdr_core.train import TrainConfig, TrainResult
 
@@ -140,9 +141,9 @@ class RunRecord:
             return self.result.model
         if self.keras_bytes is None:
             raise ValueError(f"run {self.label!r} has no model")
-        from hdr_app.state import SessionModel
+        from hdr_core.model_files import load_model_bytes
 
-        model = SessionModel(model=None, keras_bytes=self.keras_bytes).keras_model()
+        model = load_model_bytes(self.keras_bytes)
         self.result = replace(self.result, model=model)
         return model
     batch_x: tuple[float, ...] = ()  # the running training figures after each batch (x in epochs)
@@ -530,7 +531,7 @@ class TrainingJob:
                 time.sleep(0.1)
             remote = future.result()
         except Exception as exc:
-            raise _worker_error(exc) from exc
+            raise worker_error(exc) from exc
         else:
             future.release()  # the scheduler forgets the result (it is here now)
         finally:
@@ -596,17 +597,6 @@ def _planned_images(config: TrainConfig) -> int:
     """Training images a run will use, before its data is loaded (MNIST's size when it has no limit)."""
     full = int(60000 * (1 - config.validation_fraction))
     return min(full, config.train_limit) if config.train_limit else full
-
-
-def _worker_error(exc: Exception) -> Exception:
-    """A worker's failure as a message for the page (its own HdrError or ValueError are kept as they are)."""
-    if isinstance(exc, (HdrError, ValueError)):
-        return exc
-    name = type(exc).__name__
-    if name in ("KilledWorker", "CommClosedError", "FutureCancelledError", "CancelledError"):
-        return HdrError("The training worker stopped before the training ended (it may have run out of memory, "
-                        "or the server is shutting down). Try again, perhaps with fewer images.")
-    return exc
 
 
 def _default_label(config: TrainConfig) -> str:

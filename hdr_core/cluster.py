@@ -42,6 +42,7 @@ __all__ = [
     "TrainingCluster",
     "lower_priority",
     "train_remotely",
+    "worker_error",
 ]
 
 log = logging.getLogger(__name__)
@@ -116,12 +117,9 @@ class RemoteRun:
 
     def model(self):
         """The trained ``keras.Model``, read back from ``keras_bytes`` (checked as any model file is)."""
-        from .inference import load_model
+        from .model_files import load_model_bytes
 
-        with tempfile.TemporaryDirectory(prefix="hdr-remote-") as folder:
-            path = Path(folder) / "model.keras"
-            path.write_bytes(self.keras_bytes)
-            return load_model(path)
+        return load_model_bytes(self.keras_bytes)
 
     def train_result(self) -> TrainResult:
         """The :class:`~hdr_core.train.TrainResult` with its model read back."""
@@ -295,6 +293,22 @@ def train_remotely(config: TrainConfig, key: str, params: ClusterParams, export:
 # --------------------------------------------------------------------------------------------------
 # In the web process
 # --------------------------------------------------------------------------------------------------
+
+
+def worker_error(exc: Exception) -> Exception:
+    """A failed remote training as a message for the page (the worker's own HdrError or ValueError as is).
+
+    A worker that died (killed for memory, the server shutting down) surfaces as Dask's ``KilledWorker``,
+    ``CommClosedError`` or a cancelled future: those become one plain sentence.
+    """
+    from .errors import HdrError
+
+    if isinstance(exc, (HdrError, ValueError)):
+        return exc
+    if type(exc).__name__ in ("KilledWorker", "CommClosedError", "FutureCancelledError", "CancelledError"):
+        return HdrError("The training worker stopped before the training ended (it may have run out of memory, "
+                        "or the server is shutting down). Try again, perhaps with fewer images.")
+    return exc
 
 
 def _spawn_without_main_module() -> None:

@@ -226,3 +226,28 @@ def _check_weights(path: Path, archive: zipfile.ZipFile, limits: FileLimits) -> 
     if total > limits.max_weights:
         raise ModelError(f"{path.name} declares {total:,} weights, over the {limits.max_weights:,} a model of this "
                          "app can have. Refused.")
+
+
+def load_model_bytes(data: bytes, *, name: str = "model.keras", trusted: bool = False):
+    """A ``.keras`` file held in memory (an upload, a worker's result) as a Keras model.
+
+    Written to a temporary folder and read by ``hdr_core.inference.load_model``, so it is inspected and
+    checked exactly as a file on disk is (imports TensorFlow, quietly). ``name`` only names the temporary
+    file (Keras reads the model's name from inside the archive).
+
+    Raises
+    ------
+    ModelError
+        As ``load_model``.
+    """
+    import tempfile
+
+    from .inference import load_model
+    from .quiet import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in Path(name).name)[:80] or "model.keras"
+    with tempfile.TemporaryDirectory(prefix="hdr-model-") as folder:
+        path = Path(folder) / (safe if safe.endswith(".keras") else f"{safe}.keras")
+        path.write_bytes(data)
+        return load_model(path, trusted=trusted)

@@ -19,25 +19,19 @@ from hdr_app.slots import TrainingSlots
 from hdr_app.training import CANCELLED, FINISHED, STOPPED, WAITING, TrainingJob
 from hdr_core.cluster import ClusterParams, TrainingCluster, lower_priority
 from hdr_core.lite import LitePredictor
-from hdr_core.models import ArchSpec
 from hdr_core.train import TrainConfig
+from tests import test_training_jobs
 
-TINY_ARCH = ArchSpec(conv_blocks=1, filters=4, dense_units=0, dropout=0.0)
 TIMEOUT = 180  # seconds: the worker's first training imports TensorFlow
 
 
-def tiny_config(**overrides) -> TrainConfig:
-    values = dict(arch=TINY_ARCH, epochs=1, batch_size=32, learning_rate=3e-3, train_limit=300)
-    values.update(overrides)
-    return TrainConfig(**values)
-
-
 def wait_until(predicate, timeout: float = TIMEOUT, what: str = "condition") -> None:
-    end = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
+    test_training_jobs.wait_until(predicate, timeout, what)
+
+
+def tiny_config(**overrides) -> TrainConfig:
+    """The job tests' tiny CNN, on 300 images (10 batches of 32)."""
+    return test_training_jobs.tiny_config(**{"train_limit": 300, **overrides})
 
 
 @pytest.fixture(scope="module")
