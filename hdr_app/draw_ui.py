@@ -22,6 +22,7 @@ import streamlit as st
 
 from hdr_app.charts import CONFIDENCE_MEANING, NARROW_LABEL_GAP, PLOTLY_CONFIG, pixel_image_html, probability_chart
 from hdr_core import preprocess
+from hdr_core.digit_check import DigitCheck
 
 __all__ = ["CANVAS_SIZE", "NOT_SURE_BELOW", "SEEN_SIZE", "CanvasDrawing", "answer_ui", "canvas_ui",
            "drawing_to_model_input", "seen_ui"]
@@ -207,8 +208,8 @@ def drawing_to_model_input(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return gray, preprocess.preprocess(work).model_input
 
 
-def answer_ui(predictor, model_input: np.ndarray | None, model_name: str) -> None:
-    """The Prediction metric (or the invitation to draw), the not-sure note and the probability bars.
+def answer_ui(predictor, model_input: np.ndarray | None, model_name: str, check: DigitCheck | None = None) -> None:
+    """The Prediction metric (or the invitation to draw), the not-a-digit or not-sure note and the bars.
 
     Parameters
     ----------
@@ -218,6 +219,8 @@ def answer_ui(predictor, model_input: np.ndarray | None, model_name: str) -> Non
         What the network sees; None for an empty canvas.
     model_name : str
         Shown under the chart.
+    check : DigitCheck, optional
+        The digit check's verdict on ``model_input`` (None: not asked, e.g. a model of letters).
 
     Notes
     -----
@@ -241,7 +244,9 @@ def answer_ui(predictor, model_input: np.ndarray | None, model_name: str) -> Non
             delta_arrow="off",
             help=f"The digit with the highest probability, and that probability. {CONFIDENCE_MEANING}",
         )
-        if prediction.confidence < NOT_SURE_BELOW:
+        if check is not None and check.flagged:
+            note.warning(check.warning(prediction.label), icon=":material/block:")
+        elif prediction.confidence < NOT_SURE_BELOW:
             (first, p1), (second, p2) = prediction.top_k(2)
             note.warning(
                 f"The network is not sure. Its best guesses are **{first}** ({p1:.0%}) and "

@@ -199,6 +199,22 @@ def evaluate_real_dev(predict_proba: Callable[[np.ndarray], np.ndarray], samples
     return score_real_dev(predict_proba, prepare_real_dev(samples, threshold=threshold))
 
 
+def per_class_accuracy(samples: list[RealSample], report: RealDevReport) -> list[float | None]:
+    """Accuracy on each digit 0-9 over the single digits of ``samples`` (None for a digit with no sample).
+
+    A wrong reading and an unreadable file are both failures (``report.failures``).
+    """
+    totals = np.zeros(10, np.int64)
+    wrong = np.zeros(10, np.int64)
+    for sample in samples:
+        if sample.kind != "multi" and sample.label.isdigit() and len(sample.label) == 1:
+            totals[int(sample.label)] += 1
+    for failure in report.failures:
+        if failure["label"].isdigit() and len(failure["label"]) == 1:
+            wrong[int(failure["label"])] += 1
+    return [float(1 - w / t) if t else None for w, t in zip(wrong, totals)]
+
+
 def recorded_accuracy(figures: object) -> float | None:
     """The accuracy that a card's ``real_dev`` entry (or one of its ``by_kind`` entries) records.
 

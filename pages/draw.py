@@ -15,6 +15,8 @@ from hdr_app import ensure_app_shell, state
 from hdr_app.draw_inference import InstantPredictor
 from hdr_app.draw_ui import CANVAS_SIZE, SEEN_SIZE, answer_ui, canvas_ui, drawing_to_model_input, seen_ui
 from hdr_app.models import current_instant_predictor
+from hdr_core.constants import DIGIT_CLASS_NAMES
+from hdr_core.digit_check import default_checker
 from hdr_core.errors import BlankImageError, HdrError
 
 ensure_app_shell()  # first: makes app.py wrap this page even on a fresh server's first request
@@ -77,8 +79,12 @@ def drawing_ui(predictor: InstantPredictor, model_name: str) -> None:
             answer_box.error(str(error))
             return
 
+    check = None
+    if model_input is not None and predictor.class_names == DIGIT_CLASS_NAMES:
+        checker = default_checker()  # None if the shipped check is missing: the page then reads as before
+        check = checker.check(model_input) if checker is not None else None
     with answer_box:
-        answer_ui(predictor, model_input, model_name)
+        answer_ui(predictor, model_input, model_name, check)
     if model_input is not None:
         state.set_current_input(
             model_input, source="draw", title="Your drawing", original=np.repeat(gray[:, :, None], 3, axis=2)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from hdr_app import ensure_app_shell, upload_ui
+from hdr_app import ensure_app_shell, upload
 from hdr_app.models import current_instant_predictor
 from hdr_core.errors import HdrError
 
@@ -20,23 +20,23 @@ st.caption(
     "computer does to the picture before the network sees it."
 )
 
-options = upload_ui.options_ui()
-images = upload_ui.inputs_ui()
+options = upload.options_ui()
+images = upload.inputs_ui()
 if not images:
-    upload_ui.empty_state_ui()
+    upload.empty_state_ui()
     st.stop()
 
 try:
     predictor, _choice = current_instant_predictor()  # LiteRT: no TensorFlow needed to read a photo
 except HdrError as error:
     predictor = None
-    upload_ui.model_error_ui(error)
+    upload.model_error_ui(error)
 
-results = upload_ui.process_ui(images, options, predictor)
+results = upload.process_ui(images, options, predictor)
 if len(results) > 1:
-    upload_ui.results_table_ui(results)
-upload_ui.errors_ui(results)
+    upload.results_table_ui(results)
+upload.errors_ui(results)
 
-selected = upload_ui.pick_result_ui(results)
+selected = upload.pick_result_ui(results)
 if selected is not None:
-    upload_ui.details_ui(results[selected], images[selected], predictor)
+    upload.details_ui(results[selected], images[selected], predictor)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 from hdr_app import ensure_app_shell
-from hdr_app import visualise_ui as ui
+from hdr_app import visualize as ui
 from hdr_app.charts import enlarge
 from hdr_app.models import current_predictor
 from hdr_core.errors import HdrError

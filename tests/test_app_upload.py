@@ -1,4 +1,4 @@
-"""The Upload page: its processing helpers (``hdr_app.upload_ui``) and the page itself under AppTest.
+"""The Upload page: its processing helpers (``hdr_app.upload``) and the page itself under AppTest.
 
 The helper tests use generated images and a stub predictor (no TensorFlow). The AppTest tests run the
 real app (``app.py`` -> the Upload page) with the shipped default model and upload files through
@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hdr_app import state, upload_ui
+from hdr_app import state, upload
 from hdr_core import preprocess
 from hdr_core.constants import IMAGE_SIZE
 
@@ -122,13 +122,13 @@ class StubPredictor:
 # =================================================================================================
 
 
-def check_steps(outcome: upload_ui.Outcome, *, digits: int = 1) -> upload_ui.Steps:
+def check_steps(outcome: upload.Outcome, *, digits: int = 1) -> upload.Steps:
     assert outcome.error is None, outcome.error
     steps = outcome.steps
     assert steps is not None
     for field in ("original", "gray", "binary", "ink_bright", "located"):
-        shown = upload_ui.decode(getattr(steps, field))
-        assert max(shown.shape[:2]) <= upload_ui.DISPLAY_MAX_SIDE, field
+        shown = upload.decode(getattr(steps, field))
+        assert max(shown.shape[:2]) <= upload.DISPLAY_MAX_SIDE, field
     assert steps.model_inputs.shape == (digits, IMAGE_SIZE, IMAGE_SIZE)
     assert steps.model_inputs.dtype == np.float32
     assert 0.0 <= steps.model_inputs.min() and steps.model_inputs.max() <= 1.0
@@ -141,7 +141,7 @@ def check_steps(outcome: upload_ui.Outcome, *, digits: int = 1) -> upload_ui.Ste
 @pytest.mark.parametrize("method", ["mean", "otsu", "adaptive"])
 def test_dark_ink_on_light_paper_is_inverted_and_boxed(method):
     image = digit_image("3")
-    steps = check_steps(upload_ui.preprocess_file(encode(image), "three.png", threshold=method))
+    steps = check_steps(upload.preprocess_file(encode(image), "three.png", threshold=method))
     assert steps.inverted
     assert overlap(steps.boxes[0].as_list(), ink_box(image, (245, 245, 245))) > 0.8
     assert (steps.width, steps.height) == (200, 240)
@@ -150,7 +150,7 @@ def test_dark_ink_on_light_paper_is_inverted_and_boxed(method):
 @pytest.mark.parametrize("method", ["mean", "otsu", "adaptive"])
 def test_light_ink_on_dark_is_not_inverted(method):
     image = digit_image("5", ink=(250, 250, 250), paper=(10, 10, 10))
-    steps = check_steps(upload_ui.preprocess_file(encode(image, ".jpg"), "five.jpg", threshold=method))
+    steps = check_steps(upload.preprocess_file(encode(image, ".jpg"), "five.jpg", threshold=method))
     assert not steps.inverted
     assert "not" in steps.invert_reason.lower() or "already" in steps.invert_reason.lower()
     assert overlap(steps.boxes[0].as_list(), ink_box(image, (10, 10, 10))) > 0.8
@@ -161,7 +161,7 @@ def test_uneven_lighting_adaptive_finds_the_digit():
     yy, xx = np.mgrid[0:300, 0:260]
     image *= (1.0 - 0.6 * (xx / 260) * (yy / 300))[:, :, None]  # dark towards the bottom right, like a shadow
     image = image.astype(np.uint8)
-    steps = check_steps(upload_ui.preprocess_file(encode(image, ".jpg", quality=92), "shadow.jpg",
+    steps = check_steps(upload.preprocess_file(encode(image, ".jpg", quality=92), "shadow.jpg",
                                                   threshold="adaptive"))
     truth = ink_box(digit_image("4", size=(300, 260)), (245, 245, 245))
     assert overlap(steps.boxes[0].as_list(), truth) > 0.7
@@ -170,14 +170,14 @@ def test_uneven_lighting_adaptive_finds_the_digit():
 @pytest.mark.parametrize(("ink", "paper"), [((200, 20, 20), (250, 250, 250)), ((30, 60, 220), (250, 230, 120))])
 def test_coloured_ink(ink, paper):
     image = digit_image("8", ink=ink, paper=paper)
-    steps = check_steps(upload_ui.preprocess_file(encode(image, ".webp", quality=95), "colour.webp"))
+    steps = check_steps(upload.preprocess_file(encode(image, ".webp", quality=95), "colour.webp"))
     assert overlap(steps.boxes[0].as_list(), ink_box(image, paper)) > 0.8
 
 
 def test_transparent_png_black_strokes():
     rgba = np.zeros((200, 200, 4), np.uint8)
     cv2.putText(rgba, "2", (45, 160), cv2.FONT_HERSHEY_SIMPLEX, 5, (0, 0, 0, 255), 14, cv2.LINE_AA)
-    steps = check_steps(upload_ui.preprocess_file(encode(rgba), "transparent.png"))
+    steps = check_steps(upload.preprocess_file(encode(rgba), "transparent.png"))
     assert steps.inverted  # flattened onto white: dark strokes on light
 
 
@@ -186,10 +186,10 @@ def test_exif_orientation_is_applied():
     exif = Image.Exif()
     exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
     data = encode(image, ".jpg", exif=exif.tobytes())
-    steps = check_steps(upload_ui.preprocess_file(data, "phone.jpg"))
+    steps = check_steps(upload.preprocess_file(data, "phone.jpg"))
     assert (steps.width, steps.height) == (120, 200)  # portrait once the orientation is applied
     assert steps.exif_turned  # the page says the photo was turned
-    plain = check_steps(upload_ui.preprocess_file(encode(image, ".jpg"), "plain.jpg"))
+    plain = check_steps(upload.preprocess_file(encode(image, ".jpg"), "plain.jpg"))
     assert not plain.exif_turned  # and does not claim it for a photo without the tag
 
 
@@ -202,46 +202,46 @@ def sheet_on_desk_photo(text: str = "4") -> np.ndarray:
 
 
 def test_a_sheet_on_a_desk_is_read_from_the_sheet_and_says_so():
-    steps = check_steps(upload_ui.preprocess_file(encode(sheet_on_desk_photo(), ".jpg", quality=90), "desk.jpg"))
+    steps = check_steps(upload.preprocess_file(encode(sheet_on_desk_photo(), ".jpg", quality=90), "desk.jpg"))
     assert steps.page is not None and steps.inverted
     assert (steps.width, steps.height) == (steps.page.w, steps.page.h)  # the steps show the sheet
     assert steps.width < 0.5 * 520 and steps.height < 0.5 * 520
     # Step 1 still shows what was uploaded: the whole photo, desk and all, with the sheet outlined.
     whole, aspect = steps.first_image
-    shown = upload_ui.decode(whole)
+    shown = upload.decode(whole)
     assert (steps.whole_width, steps.whole_height) == (520, 520)
-    assert shown.shape[:2] == (520, 520) or max(shown.shape[:2]) == upload_ui.DISPLAY_MAX_SIDE
+    assert shown.shape[:2] == (520, 520) or max(shown.shape[:2]) == upload.DISPLAY_MAX_SIDE
     assert aspect == pytest.approx(1.0)
     scale = shown.shape[1] / 520
     page = steps.page
     outline = shown[int((page.y + page.h / 2) * scale), int(page.x * scale) - 3:int(page.x * scale) + 3]
-    assert (np.abs(outline.astype(int) - upload_ui.BOX_COLOUR).sum(axis=1) < 90).any()  # the sheet's left edge
+    assert (np.abs(outline.astype(int) - upload.BOX_COLOUR).sum(axis=1) < 90).any()  # the sheet's left edge
     desk = shown[int(20 * scale), int(20 * scale)]
     assert desk.max() < 110  # the desk is in the picture, not cropped away
-    plain_photo = check_steps(upload_ui.preprocess_file(encode(digit_image("4"), ".jpg"), "paper.jpg"))
+    plain_photo = check_steps(upload.preprocess_file(encode(digit_image("4"), ".jpg"), "paper.jpg"))
     assert plain_photo.page is None and plain_photo.whole is None
     assert plain_photo.first_image == (plain_photo.original, plain_photo.height / plain_photo.width)
 
 
 def test_large_photo_is_shown_small_and_cached_small():
     image = digit_image("6", size=(1500, 2000), scale=30, thickness=80)
-    outcome = upload_ui.preprocess_file(encode(image, ".jpg", quality=80), "big.jpg")
+    outcome = upload.preprocess_file(encode(image, ".jpg", quality=80), "big.jpg")
     steps = check_steps(outcome)
     assert (steps.width, steps.height) == (2000, 1500)
-    assert max(upload_ui.decode(steps.original).shape[:2]) == upload_ui.DISPLAY_MAX_SIDE
+    assert max(upload.decode(steps.original).shape[:2]) == upload.DISPLAY_MAX_SIDE
     assert len(pickle.dumps(outcome)) < 600_000  # what st.cache_data keeps per file
 
 
 def test_tiny_image_is_blown_up_with_square_pixels():
     image = digit_image("1", size=(28, 28), scale=0.8, thickness=2)
-    steps = check_steps(upload_ui.preprocess_file(encode(image), "cell.png"))
-    shown = upload_ui.decode(steps.original)
-    assert min(shown.shape[:2]) >= upload_ui.DISPLAY_MIN_SIDE
+    steps = check_steps(upload.preprocess_file(encode(image), "cell.png"))
+    shown = upload.decode(steps.original)
+    assert min(shown.shape[:2]) >= upload.DISPLAY_MIN_SIDE
 
 
 @pytest.mark.parametrize("method", ["mean", "otsu", "adaptive"])
 def test_threshold_methods_give_different_levels_but_all_read(method):
-    steps = check_steps(upload_ui.preprocess_file(upload_ui.example_image("shadow-7.png"), "ex.png", threshold=method))
+    steps = check_steps(upload.preprocess_file(upload.example_image("shadow-7.png"), "ex.png", threshold=method))
     assert 0 < steps.threshold < 255
 
 
@@ -251,7 +251,7 @@ def test_threshold_methods_give_different_levels_but_all_read(method):
 
 
 def test_segments_a_number_left_to_right_ignoring_dot_and_speck():
-    steps = check_steps(upload_ui.preprocess_file(encode(number_image("2026")), "2026.png", mode="multi"), digits=4)
+    steps = check_steps(upload.preprocess_file(encode(number_image("2026")), "2026.png", mode="multi"), digits=4)
     assert steps.rows == ((0, 1, 2, 3),)
     xs = [box.x for box in steps.boxes]
     assert xs == sorted(xs)
@@ -259,7 +259,7 @@ def test_segments_a_number_left_to_right_ignoring_dot_and_speck():
 
 
 def test_segments_rows_top_to_bottom():
-    steps = check_steps(upload_ui.preprocess_file(encode(number_image("123", rows=2)), "rows.png", mode="multi"),
+    steps = check_steps(upload.preprocess_file(encode(number_image("123", rows=2)), "rows.png", mode="multi"),
                         digits=6)
     assert steps.rows == ((0, 1, 2), (3, 4, 5))
     assert max(steps.boxes[i].y for i in steps.rows[0]) < min(steps.boxes[i].y for i in steps.rows[1])
@@ -268,18 +268,18 @@ def test_segments_rows_top_to_bottom():
 def test_broken_stroke_is_joined():
     image = number_image("55")
     image[60:66, :] = 240  # a white cut across the top bars: the 5's bar comes off
-    steps = check_steps(upload_ui.preprocess_file(encode(image), "55.png", mode="multi"), digits=2)
+    steps = check_steps(upload.preprocess_file(encode(image), "55.png", mode="multi"), digits=2)
     assert steps.rows == ((0, 1),)
 
 
 def test_multi_results_read_number_and_weakest_confidence():
-    outcome = upload_ui.preprocess_file(encode(number_image("2026")), "2026.png", mode="multi")
+    outcome = upload.preprocess_file(encode(number_image("2026")), "2026.png", mode="multi")
     predictor = StubPredictor()
-    [result] = upload_ui.predict_outcomes([outcome], predictor)
+    [result] = upload.predict_outcomes([outcome], predictor)
     assert result.ok and len(result.predictions) == 4
     assert result.text == "".join(p.label for p in result.predictions)
     assert result.confidence == pytest.approx(min(p.confidence for p in result.predictions))
-    located = upload_ui.decode(outcome.steps.located)
+    located = upload.decode(outcome.steps.located)
     assert located.ndim == 3  # the photo with numbered boxes
 
 
@@ -287,12 +287,12 @@ def test_small_number_in_a_big_photo_is_shown_zoomed_in():
     page = np.full((1200, 1000, 3), 240, np.uint8)  # the paper of number_image
     number = number_image("907")
     page[500 : 500 + number.shape[0], 300 : 300 + number.shape[1]] = number
-    steps = check_steps(upload_ui.preprocess_file(encode(page), "page.png", mode="multi"), digits=3)
+    steps = check_steps(upload.preprocess_file(encode(page), "page.png", mode="multi"), digits=3)
     assert steps.located_cropped
-    located = upload_ui.decode(steps.located)
+    located = upload.decode(steps.located)
     assert located.shape[0] / located.shape[1] == pytest.approx(steps.located_aspect)
     assert steps.located_aspect < 0.9  # the crop around one line of digits, not the portrait page
-    whole = check_steps(upload_ui.preprocess_file(encode(number_image("2026")), "2026.png", mode="multi"), digits=4)
+    whole = check_steps(upload.preprocess_file(encode(number_image("2026")), "2026.png", mode="multi"), digits=4)
     assert not whole.located_cropped
 
 
@@ -308,7 +308,7 @@ def test_page_reads_real_dev_files_exactly_as_the_cli(data_file):
     for row in chosen:
         path = folder / row["path"]
         mode = "multi" if row["kind"] == "multi" else "single"
-        outcome = upload_ui.preprocess_file(path.read_bytes(), path.name, mode=mode)
+        outcome = upload.preprocess_file(path.read_bytes(), path.name, mode=mode)
         assert outcome.error is None, (row["path"], outcome.error)
         if mode == "multi":
             expected = np.stack([d.model_input for d in preprocess.segment(preprocess.load_image(path)).digits])
@@ -352,7 +352,7 @@ BAD_INPUTS = {
 @pytest.mark.parametrize("name", sorted(BAD_INPUTS))
 def test_bad_input_gets_a_specific_message(name, mode):
     make, expected = BAD_INPUTS[name]
-    outcome = upload_ui.preprocess_file(make(), name, mode=mode)
+    outcome = upload.preprocess_file(make(), name, mode=mode)
     assert outcome.steps is None
     assert outcome.error and expected.lower() in outcome.error.lower(), outcome.error
     assert "Traceback" not in outcome.error and "unexpected" not in outcome.error
@@ -361,16 +361,16 @@ def test_bad_input_gets_a_specific_message(name, mode):
 def test_bad_files_do_not_stop_the_good_ones():
     names = ["good.png", "empty.png", "white.png", "also-good.png"]
     data = [encode(digit_image("3")), b"", BAD_INPUTS["white.png"][0](), encode(digit_image("0"))]
-    outcomes = [upload_ui.preprocess_file(d, n) for d, n in zip(data, names)]
+    outcomes = [upload.preprocess_file(d, n) for d, n in zip(data, names)]
     predictor = StubPredictor()
-    results = upload_ui.predict_outcomes(outcomes, predictor)
+    results = upload.predict_outcomes(outcomes, predictor)
     assert predictor.calls == 1  # one batch for every digit of every file
     assert [r.ok for r in results] == [True, False, False, True]
     assert [r.name for r in results] == names
-    rows = upload_ui.results_rows(results)
+    rows = upload.results_rows(results)
     assert "empty.png" in rows[1]["error"] and "is empty (0 bytes)" in rows[1]["error"]
     assert rows[0]["prediction"] in "0123456789" and rows[0]["confidence"] == pytest.approx(0.82, abs=1e-3)
-    table = list(csv.DictReader(io.StringIO(upload_ui.results_csv(results).decode("utf-8"))))
+    table = list(csv.DictReader(io.StringIO(upload.results_csv(results).decode("utf-8"))))
     assert list(table[0])[:8] == ["file", "prediction", "confidence", "digits", "mode", "threshold", "inverted",
                                   "error"]
     assert "p_9" in table[0] and len(table) == 4
@@ -383,16 +383,16 @@ def test_unexpected_library_errors_become_messages(monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(upload_ui.preprocess, "preprocess", boom)
-    outcome = upload_ui.preprocess_file(encode(digit_image("3")), "x.png")
+    monkeypatch.setattr(preprocess, "preprocess", boom)
+    outcome = upload.preprocess_file(encode(digit_image("3")), "x.png")
     assert outcome.steps is None and "could not be read" in outcome.error and "simulated bug" in outcome.error
 
 
 def test_options_are_validated():
     with pytest.raises(ValueError, match="mode"):
-        upload_ui.preprocess_file(b"", "x.png", mode="several")
+        upload.preprocess_file(b"", "x.png", mode="several")
     with pytest.raises(ValueError, match="threshold"):
-        upload_ui.preprocess_file(b"", "x.png", threshold="median")
+        upload.preprocess_file(b"", "x.png", threshold="median")
 
 
 # =================================================================================================
@@ -405,29 +405,29 @@ def test_draw_boxes_numbers_and_keeps_input():
     before = photo.copy()
     ink = np.zeros((100, 200), bool)
     ink[30:60, 20:40] = True
-    boxes = [upload_ui.Box(20, 30, 20, 30), upload_ui.Box(120, 30, 20, 30)]
-    out = upload_ui.draw_boxes(photo, boxes, numbered=True, ink=ink)
+    boxes = [preprocess.Box(20, 30, 20, 30), preprocess.Box(120, 30, 20, 30)]
+    out = upload.draw_boxes(photo, boxes, numbered=True, ink=ink)
     np.testing.assert_array_equal(photo, before)
     assert out.shape == (100, 200, 3)
-    assert np.abs(out[45, 30].astype(int) - upload_ui.INK_COLOUR).max() < 50  # kept ink painted blue
-    assert (np.abs(out.astype(int) - upload_ui.BOX_COLOUR).sum(axis=2) < 30).sum() > 100  # orange boxes/tags
+    assert np.abs(out[45, 30].astype(int) - upload.INK_COLOUR).max() < 50  # kept ink painted blue
+    assert (np.abs(out.astype(int) - upload.BOX_COLOUR).sum(axis=2) < 30).sum() > 100  # orange boxes/tags
 
 
 def test_montage_and_thumbnail_uri():
     inputs = np.zeros((3, 28, 28), np.float32)
     inputs[:, 10:18, 12:16] = 1.0
-    image = upload_ui.montage(inputs, [(0, 1), (2,)], scale=2, gap=4)
+    image = upload.montage(inputs, [(0, 1), (2,)], scale=2, gap=4)
     assert image.shape == (2 * 56 + 3 * 4, 2 * 56 + 3 * 4) and image.dtype == np.uint8
-    uri = upload_ui.model_input_data_uri(inputs[0])
+    uri = upload.model_input_data_uri(inputs[0])
     assert uri.startswith("data:image/png;base64,")
 
 
 def test_examples_are_deterministic_pngs():
-    for name in upload_ui.EXAMPLES:
-        data = upload_ui.example_image(name)
-        assert data.startswith(b"\x89PNG") and data == upload_ui.example_image(name)
+    for name in upload.EXAMPLES:
+        data = upload.example_image(name)
+        assert data.startswith(b"\x89PNG") and data == upload.example_image(name)
     with pytest.raises(ValueError, match="unknown example"):
-        upload_ui.example_image("nope.png")
+        upload.example_image("nope.png")
 
 
 # =================================================================================================
@@ -479,6 +479,38 @@ def test_page_reads_one_digit_and_shows_every_step(upload_page):
     assert any("Mean threshold" in c for c in captions)
     assert any(trace[3].reason == c for c in captions)  # why it inverted
     assert not any("Between steps" in c for c in captions)
+
+
+def cross_picture() -> np.ndarray:
+    """A pen cross on white paper: (240, 240, 3) uint8 RGB, not a digit."""
+    image = np.full((240, 240, 3), 245, np.uint8)
+    cv2.line(image, (50, 50), (190, 190), (25, 25, 25), 14)
+    cv2.line(image, (50, 190), (190, 50), (25, 25, 25), 14)
+    return image
+
+
+def test_page_says_a_cross_may_not_be_a_digit_and_a_digit_is_not_doubted(upload_page):
+    at = upload_page
+    at.file_uploader(key=state.UPLOAD_FILES).set_value(("cross.png", encode(cross_picture()), "image/png"))
+    at.run()
+    assert not at.exception, at.exception
+    assert [m.label for m in at.metric] == ["Prediction"]  # still read, and the bars shown
+    assert any("This may not be a digit" in w.value for w in at.warning), [w.value for w in at.warning]
+    at.file_uploader(key=state.UPLOAD_FILES).set_value(("three.png", encode(digit_image("3")), "image/png"))
+    at.run()
+    assert not any("may not be a digit" in w.value for w in at.warning)
+
+
+def test_csv_names_the_pictures_that_may_not_be_digits():
+    from hdr_core.lite import LitePredictor
+    from hdr_core.inference import default_model_path
+
+    lite = LitePredictor.from_file(default_model_path().with_suffix(".tflite"))
+    results = upload.predict_outcomes([upload.preprocess_file(encode(cross_picture()), "cross.png"),
+                                          upload.preprocess_file(encode(digit_image("3")), "three.png")], lite)
+    rows = upload.results_rows(results)
+    assert [r["may_not_be_digits"] for r in rows] == ["#1", ""]
+    assert results[0].flagged == (0,) and results[1].flagged == ()
 
 
 def test_page_says_when_it_read_only_the_sheet_on_the_desk(upload_page):
@@ -556,10 +588,10 @@ def test_open_in_visualise_sets_the_current_input(upload_page):
 
 
 def test_whole_number_in_one_digit_mode_is_flagged_only_then():
-    number = upload_ui.preprocess_file(encode(number_image("4096")), "4096.png")
+    number = upload.preprocess_file(encode(number_image("4096")), "4096.png")
     assert check_steps(number).digits_left_out == 4
-    assert upload_ui.preprocess_file(encode(digit_image("3")), "three.png").steps.digits_left_out == 0
-    as_number = upload_ui.preprocess_file(encode(number_image("4096")), "4096.png", mode="multi")
+    assert upload.preprocess_file(encode(digit_image("3")), "three.png").steps.digits_left_out == 0
+    as_number = upload.preprocess_file(encode(number_image("4096")), "4096.png", mode="multi")
     assert check_steps(as_number, digits=4).digits_left_out == 0
 
 

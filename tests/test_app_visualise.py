@@ -22,7 +22,7 @@ from keras import layers  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from hdr_app import state  # noqa: E402
-from hdr_app import visualise_ui as ui  # noqa: E402
+from hdr_app import visualize as ui  # noqa: E402
 from hdr_core import visualize  # noqa: E402
 from hdr_core.models import build_model  # noqa: E402
 
@@ -225,7 +225,7 @@ def test_without_a_drawing_it_shows_a_test_image(data_file):
 
 
 def test_without_data_or_drawing_it_falls_back_to_a_typed_digit(monkeypatch):
-    monkeypatch.setattr(ui, "test_dataset_name", lambda card=None: None)
+    monkeypatch.setattr(ui.inputs, "test_dataset_name", lambda card=None: None)
     at = _app()
     at.run()
     assert not at.exception
@@ -278,7 +278,7 @@ def test_a_new_drawing_switches_back_to_the_current_digit(data_file):
 
 
 def test_stages_group_conv_batch_norm_relu_and_skip_dropout():
-    view = ui.describe_model(build_model("accurate", seed=0))
+    view = visualize.describe_model(build_model("accurate", seed=0))
     conv_stages = [s for s in view.stages if s.role == "conv"]
     assert [s.conv for s in conv_stages] == [f"conv_{i}" for i in range(1, 8)]
     first = conv_stages[0]
@@ -292,12 +292,12 @@ def test_stages_group_conv_batch_norm_relu_and_skip_dropout():
 
 
 def test_stages_of_a_sequential_model_and_an_mlp():
-    view = ui.describe_model(_sequential_cnn())
+    view = visualize.describe_model(_sequential_cnn())
     assert [(s.name, s.role) for s in view.stages] == [
         ("conv_a", "conv"), ("pool_a", "pool"), ("conv_b", "conv"), ("hidden", "vector"), ("out", "output")
     ]  # the flatten (13*13*8 = 1352 numbers) is too long to draw, so it is left out
     assert view.stages[0].label == "conv_a → ReLU"
-    mlp = ui.describe_model(_mlp())
+    mlp = visualize.describe_model(_mlp())
     assert mlp.conv_layers == () and mlp.grad_cam_default() is None
     assert [s.name for s in mlp.vector_stages] == ["dense_1", "dense_2"]  # the 784-pixel flatten is skipped
 
@@ -306,31 +306,31 @@ def test_stages_of_a_sequential_model_and_an_mlp():
 def test_conv_chain_reaches_the_feature_map_value(builder):
     model = builder()
     image = _digit()
-    view = ui.describe_model(model)
+    view = visualize.describe_model(model)
     stage = view.stage_of(view.conv_layers[0])
     maps = visualize.activations(model, image)[stage.name]
     rng = np.random.default_rng(0)
     for _ in range(5):
         row, col, channel = (int(rng.integers(n)) for n in maps.shape)
         step = visualize.conv_arithmetic(model, image, layer=view.conv_layers[0], row=row, col=col, channel=channel)
-        chain = ui.conv_chain(model, step, stage)
+        chain = visualize.conv_chain(model, step, stage)
         assert chain, "bias, batch norm or ReLU must follow the sum"
         np.testing.assert_allclose(chain[-1].value, maps[row, col, channel], rtol=1e-4, atol=1e-5)
 
 
 def test_tile_maps_lays_maps_out_row_by_row_with_gaps():
     maps = np.arange(2 * 3 * 5, dtype=np.float32).reshape(2, 3, 5)
-    tiled, index = ui.tile_maps(maps, columns=2, gap=1)
+    tiled, index = visualize.tile_maps(maps, columns=2, gap=1)
     assert tiled.shape == (3 * 3 - 1, 2 * 4 - 1)
     np.testing.assert_array_equal(tiled[0:2, 0:3], maps[..., 0])
     np.testing.assert_array_equal(tiled[3:5, 4:7], maps[..., 3])
     np.testing.assert_array_equal(tiled[6:8, 0:3], maps[..., 4])
     assert np.isnan(tiled[2]).all() and np.isnan(tiled[:, 3]).all() and np.isnan(tiled[6:8, 4:7]).all()
     assert index[0, 0] == 0 and index[3, 4] == 3 and index[2, 0] == -1
-    scaled, _ = ui.tile_maps(maps, columns=2, per_map=True)
+    scaled, _ = visualize.tile_maps(maps, columns=2, per_map=True)
     assert np.nanmax(scaled) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="shape"):
-        ui.tile_maps(np.zeros((3, 3)))
+        visualize.tile_maps(np.zeros((3, 3)))
 
 
 @pytest.mark.parametrize("builder", [_sequential_cnn, _mlp, _functional_cnn])
@@ -341,7 +341,7 @@ def test_output_contributions_add_up_to_the_class_score(builder):
     probabilities = acts[model.layers[-1].name]
     scores = []
     for k in range(probabilities.size):
-        values, bias, source = ui.output_contributions(model, acts, k)
+        values, bias, source = visualize.output_contributions(model, acts, k)
         scores.append(values.sum() + bias)
     softmax = np.exp(np.array(scores) - max(scores))
     np.testing.assert_allclose(softmax / softmax.sum(), probabilities, rtol=1e-4, atol=1e-6)
@@ -349,8 +349,8 @@ def test_output_contributions_add_up_to_the_class_score(builder):
 
 
 def test_products_sum_text_writes_the_sum_out():
-    assert ui.products_sum_text(np.array([0.0, 0.112, -0.01, 0.05])) == "0.000 + 0.112 − 0.010 + 0.050 = 0.152"
-    long = ui.products_sum_text(np.ones(30), max_terms=4)
+    assert visualize.products_sum_text(np.array([0.0, 0.112, -0.01, 0.05])) == "0.000 + 0.112 − 0.010 + 0.050 = 0.152"
+    long = visualize.products_sum_text(np.ones(30), max_terms=4)
     assert "(26 more)" in long and long.endswith("= 30.000")
 
 

@@ -25,6 +25,7 @@ import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from hdr_core import bench, cli  # noqa: E402
+from hdr_core.cli import common, evaluate, info, train  # noqa: E402
 from hdr_core.cli import config_from_command, main  # noqa: E402
 from hdr_core.models import ArchSpec  # noqa: E402
 from hdr_core.train import TrainConfig  # noqa: E402
@@ -253,6 +254,20 @@ def test_predict_readable_output(capsys, images):
     assert f"{images['pdf']}: error: " in err and "PDF" in err
 
 
+def test_predict_says_a_cross_may_not_be_a_digit(capsys, tmp_path, images):
+    cross = np.full((200, 200), 250, np.uint8)
+    cv2.line(cross, (40, 40), (160, 160), 20, 12)
+    cv2.line(cross, (40, 160), (160, 40), 20, 12)
+    cv2.imwrite(str(tmp_path / "cross.png"), cross)
+    status, out, _ = _run(capsys, "predict", "--json", str(tmp_path / "cross.png"), str(images["seven"]))
+    assert status == 0
+    cross_record, seven_record = _records(out)
+    assert cross_record["may_not_be_a_digit"] is True and cross_record["digit_probability"] < 0.5
+    assert seven_record["may_not_be_a_digit"] is False
+    status, out, _ = _run(capsys, "predict", str(tmp_path / "cross.png"))
+    assert "may not be a digit" in out
+
+
 def test_predict_all_good_exits_0(capsys, images):
     status, out, _ = _run(capsys, "predict", "--json", "--threshold", "otsu", str(images["three"]))
     assert status == 0
@@ -276,7 +291,8 @@ def test_predict_multi_reads_a_whole_number(capsys, images):
     xs = [d["box"][0] for d in number["digits"]]
     assert xs == sorted(xs)  # left to right
     for digit in number["digits"]:
-        assert set(digit) == {"digit", "confidence", "box"} and len(digit["box"]) == 4
+        assert set(digit) == {"digit", "confidence", "may_not_be_a_digit", "digit_probability", "box"}
+        assert len(digit["box"]) == 4 and digit["may_not_be_a_digit"] is False
         assert 0 <= digit["confidence"] <= 1
     assert "error" in blank
 
@@ -348,7 +364,7 @@ def test_evaluate_real_dev(capsys, data_dir):
     result = json.loads(out)
     assert result["dataset"] == "real-dev" and result["threshold"] == "otsu"
     assert 0 < result["n"] <= 25 and set(result) >= {"accuracy", "by_kind", "numbers", "failures", "per_class"}
-    assert len(result["failures"]) <= cli.MAX_FAILURES_SHOWN and result["n_failures"] >= len(result["failures"])
+    assert len(result["failures"]) <= evaluate.MAX_FAILURES_SHOWN and result["n_failures"] >= len(result["failures"])
     assert sum(figures["n"] for figures in result["by_source"].values()) == result["n"]
     status, out, _ = _run(capsys, "evaluate", "--dataset", "real-dev", "--limit", "25")
     assert status == 0 and ("by source" in out) == (len(result["by_source"]) > 1)
@@ -408,7 +424,7 @@ def _train_pressing_ctrl_c(capsys, tmp_path, monkeypatch):
         if batch == 0:
             os.kill(os.getpid(), signal.SIGINT)
 
-    monkeypatch.setattr(cli._TrainProgress, "on_batch_end", press_ctrl_c)
+    monkeypatch.setattr(train._TrainProgress, "on_batch_end", press_ctrl_c)
     return _run(capsys, "train", "--json", "--arch", "custom", "--spec", '{"conv_blocks": 1, "filters": 4}',
                 "--epochs", "3", "--train-limit", "600", "--out", str(tmp_path))
 
@@ -495,7 +511,7 @@ def test_unexpected_error_is_one_line(capsys, monkeypatch):
     def broken():
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cli, "info_report", broken)
+    monkeypatch.setattr(info, "info_report", broken)
     monkeypatch.delenv("HDR_DEBUG", raising=False)
     status, out, err = _run(capsys, "info", "--json")
     assert status == 1 and out == ""
@@ -503,7 +519,7 @@ def test_unexpected_error_is_one_line(capsys, monkeypatch):
 
 
 def test_json_has_no_nan(capsys):
-    assert cli._dumps({"a": float("nan"), "b": np.float32(0.5), "c": np.arange(2), "d": Path("x")}) == (
+    assert common.dumps({"a": float("nan"), "b": np.float32(0.5), "c": np.arange(2), "d": Path("x")}) == (
         '{"a": null, "b": 0.5, "c": [0, 1], "d": "x"}')
 
 
@@ -536,6 +552,6 @@ def test_process_predict_json_is_clean(images):
 def test_train_out_path_is_the_stem_whether_or_not_it_ends_in_keras(tmp_path):
     """``--out m.keras`` saves m.keras and m.json, and the progress line names m.keras (not m.keras.keras)."""
     config = TrainConfig.from_preset("fast")
-    assert cli._train_out_path(str(tmp_path / "m.keras"), config) == tmp_path / "m"
-    assert cli._train_out_path(str(tmp_path / "m"), config) == tmp_path / "m"
-    assert cli._train_out_path(str(tmp_path) + "/", config).parent == tmp_path
+    assert train._train_out_path(str(tmp_path / "m.keras"), config) == tmp_path / "m"
+    assert train._train_out_path(str(tmp_path / "m"), config) == tmp_path / "m"
+    assert train._train_out_path(str(tmp_path) + "/", config).parent == tmp_path

@@ -80,6 +80,9 @@ def test_empty_canvas_invites_to_draw_inside_the_app_shell(page):
     page.screenshot(path=f"{SCREENSHOTS}/hdr_draw_empty.png", full_page=True)
 
 
+NOT_A_DIGIT = "This may not be a digit"
+
+
 @pytest.mark.parametrize("digit", list(DIGITS))
 def test_large_centred_digit_is_recognised(page, digit):
     canvas = open_draw_page(page, page.app_url)
@@ -87,6 +90,16 @@ def test_large_centred_digit_is_recognised(page, digit):
     page.screenshot(path=f"{SCREENSHOTS}/hdr_draw_{digit}.png", full_page=True)
     assert predicted == digit
     assert page.locator('[data-testid="stPlotlyChart"]').count() == 1
+    assert page.get_by_text(NOT_A_DIGIT).count() == 0, "a clear digit must not be doubted"
+
+
+def test_a_drawn_cross_is_flagged_as_maybe_not_a_digit(page):
+    canvas = open_draw_page(page, page.app_url)
+    draw_digit(page, canvas, [[(0.2, 0.2), (0.8, 0.8)], [(0.8, 0.2), (0.2, 0.8)]])
+    warning = page.get_by_text(NOT_A_DIGIT)
+    warning.wait_for(timeout=10_000)
+    page.screenshot(path=f"{SCREENSHOTS}/hdr_draw_cross.png", full_page=True)
+    assert "that it is one" in page.locator('[data-testid="stAlert"]').first.inner_text()
 
 
 def test_small_digit_in_a_corner_is_recognised(page):
