@@ -152,8 +152,8 @@ def make_canvases(n: int, seed: int = 0) -> tuple[list[np.ndarray], list[int], s
 def bench_server(n: int = 200, n_baseline: int = 40) -> dict:
     import cv2
 
-    from hdr_app.draw_ui import drawing_to_model_input
-    from hdr_app.draw_inference import InstantPredictor
+    from hdr_app.draw.ui import drawing_to_model_input
+    from hdr_app.draw.instant import InstantPredictor
     from hdr_core.errors import BlankImageError
     from hdr_core.inference import Predictor, default_model_path
 

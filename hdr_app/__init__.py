@@ -8,9 +8,14 @@ state
 models
     The sidebar model picker and the cached predictors (shipped models load once per server).
 charts
-    Plotly figures and image helpers shared by the pages.
-draw_ui, draw_inference
-    The Draw page's canvas (with its instant-send helper), results and single-threaded predictor.
+    The one plotly figure helper every chart goes through, the probability bars, image helpers.
+draw, upload, train, visualize
+    One package per page (``pages/*.py`` only wire them): the page's widgets, its figures, and what it
+    computes without Streamlit (``upload.results``, ``train.jobs``; the network's views are in
+    ``hdr_core.visualize``).
+slots, orphans, tab_memory, keras_guard
+    A class on one server: the training queue, jobs whose browser left, a tab's models across a reload,
+    Keras's global state kept steady.
 
 Importing this package is cheap: it imports none of its submodules, and none of them imports
 TensorFlow (models load lazily, when a page first needs a prediction). Every page calls
@@ -18,7 +23,6 @@ TensorFlow (models load lazily, when a page first needs a prediction). Every pag
 """
 
 from __future__ import annotations
-
 
 __all__ = ["ensure_app_shell"]
 

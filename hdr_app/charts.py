@@ -40,9 +40,14 @@ CONFIDENCE_MEANING = (
 PLOTLY_CONFIG = {"displayModeBar": False, "scrollZoom": False, "responsive": True}
 
 
-def _figure(data: list[dict], layout: dict) -> go.Figure:
-    """A Figure from plain dicts, skipping plotly's (slow) property validation."""
-    return go.Figure({"data": data, "layout": layout}, skip_invalid=False, _validate=False)
+def figure(data: list[dict], layout: dict) -> go.Figure:
+    """A Figure from plain dicts, skipping plotly's (slow, per-array) property validation.
+
+    ``layout`` is laid over the app's look (transparent background, the theme's text colour): give only
+    what differs. Every chart of the app is made here.
+    """
+    base = {"plot_bgcolor": "rgba(0,0,0,0)", "paper_bgcolor": "rgba(0,0,0,0)", "font": {"color": TEXT}}
+    return go.Figure({"data": data, "layout": base | layout}, skip_invalid=False, _validate=False)
 
 
 LABEL_FROM = 0.05  # bars under 5% get no label (hover still tells): a row of "1%" labels ran together
@@ -148,15 +153,13 @@ def probability_chart(
                   "dtick": 1 if not many else None},  # every digit labelled, even in a narrow column
         "yaxis": {"range": [0, 1.12], "tickformat": ".0%", "dtick": 0.25, "fixedrange": True,
                   "gridcolor": "#e2e8f0", "zeroline": False},
-        "plot_bgcolor": "rgba(0,0,0,0)",
-        "paper_bgcolor": "rgba(0,0,0,0)",
         "bargap": 0.25,
         "showlegend": False,
         "font": {"color": TEXT},
     }
     if title:
         layout["title"] = {"text": title, "font": {"size": 14}, "x": 0, "xanchor": "left"}
-    return _figure([bar], layout)
+    return figure([bar], layout)
 
 
 def enlarge(model_input: np.ndarray, scale: int = 8, *, grid: bool = False) -> np.ndarray:
@@ -242,12 +245,10 @@ def heatmap(
         "xaxis": {"visible": False, "constrain": "domain", "fixedrange": True},
         "yaxis": {"visible": False, "autorange": "reversed", "scaleanchor": "x", "constrain": "domain",
                   "fixedrange": True},
-        "plot_bgcolor": "rgba(0,0,0,0)",
-        "paper_bgcolor": "rgba(0,0,0,0)",
     }
     if title:
         layout["title"] = {"text": title, "font": {"size": 13}, "x": 0.5, "xanchor": "center"}
-    return _figure([trace], layout)
+    return figure([trace], layout)
 
 
 def png_data_uri(image: np.ndarray) -> str:

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import streamlit as st
 
 from hdr_app import state
-from hdr_app.draw_inference import InstantPredictor
+from hdr_app.draw.instant import InstantPredictor
 from hdr_app.keras_guard import guard_keras_session
 from hdr_core.calibration import card_temperature
 from hdr_core.errors import ModelError
@@ -440,7 +440,7 @@ def shipped_instant_predictor(path: str, version: int | None = None) -> InstantP
 
     From the model's LiteRT file when its card records one made from this very ``.keras`` file
     (``python -m hdr_core export-lite``): no TensorFlow in the web process. Otherwise converted here,
-    through TensorFlow (:class:`~hdr_app.draw_inference.InstantPredictor`).
+    through TensorFlow (:class:`~hdr_app.draw.instant.InstantPredictor`).
     """
     card = read_card(path) or {}
     lite_path = shipped_lite_file(path, card)

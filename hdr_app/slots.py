@@ -1,7 +1,7 @@
 """The server-wide limit on concurrent trainings, with each waiting student's place and expected wait.
 
 No Streamlit here: the Train page keeps one :class:`TrainingSlots` in ``st.cache_resource`` (shared by
-every session of the server) and each ``hdr_app.training.TrainingJob`` waits on it before a run.
+every session of the server) and each ``hdr_app.train.jobs.TrainingJob`` waits on it before a run.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ Progress crosses the process boundary through a Dask ``Queue`` (batches of event
 Stop through a Dask ``Event``; the finished model comes back as ``.keras`` bytes with its card
 (:class:`RemoteRun`), never as a live object.
 
-No Streamlit here: the app's ``hdr_app.training.TrainingJob`` drives this module, and so can a script.
+No Streamlit here: the app's ``hdr_app.train.jobs.TrainingJob`` drives this module, and so can a script.
 """
 
 from __future__ import annotations

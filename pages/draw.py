@@ -12,8 +12,8 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from hdr_app import ensure_app_shell, state
-from hdr_app.draw_inference import InstantPredictor
-from hdr_app.draw_ui import CANVAS_SIZE, SEEN_SIZE, answer_ui, canvas_ui, drawing_to_model_input, seen_ui
+from hdr_app.draw.instant import InstantPredictor
+from hdr_app.draw.ui import CANVAS_SIZE, SEEN_SIZE, answer_ui, canvas_ui, drawing_to_model_input, seen_ui
 from hdr_app.models import current_instant_predictor
 from hdr_core.constants import DIGIT_CLASS_NAMES
 from hdr_core.digit_check import default_checker

@@ -1,7 +1,7 @@
 """AppTest tests of the Draw page (pages/draw.py).
 
 The canvas is a browser component that AppTest cannot draw on, so these tests replace
-``hdr_app.draw_ui.canvas_ui`` with a fake that returns a drawing made with OpenCV (blue strokes on
+``hdr_app.draw.ui.canvas_ui`` with a fake that returns a drawing made with OpenCV (blue strokes on
 a transparent 280 x 280 canvas, like the real one). Real strokes in a real browser are in
 tests/browser/test_draw.py.
 """
@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import hdr_app.draw_ui as draw_ui
+import hdr_app.draw.ui as draw_ui
 import hdr_app.models as app_models
 from hdr_app import state
-from hdr_app.draw_ui import CanvasDrawing, drawing_to_model_input
+from hdr_app.draw.ui import CanvasDrawing, drawing_to_model_input
 from hdr_core.inference import Prediction
 
 REPO = Path(__file__).resolve().parents[1]
@@ -181,7 +181,7 @@ def default_predictor():
 
 
 def test_instant_predictor_gives_the_same_answers_as_the_predictor(default_predictor):
-    from hdr_app.draw_inference import InstantPredictor
+    from hdr_app.draw.instant import InstantPredictor
 
     instant = InstantPredictor(default_predictor)
     assert instant.engine == "litert"
@@ -196,7 +196,7 @@ def test_instant_predictor_gives_the_same_answers_as_the_predictor(default_predi
 
 
 def test_instant_predictor_falls_back_to_tensorflow(default_predictor, monkeypatch):
-    from hdr_app.draw_inference import InstantPredictor
+    from hdr_app.draw.instant import InstantPredictor
 
     def unavailable(predictor):
         raise ImportError("no TensorFlow Lite here")

@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from hdr_app import state
-from hdr_app.training import FINISHED, STOPPED, WAITING
+from hdr_app.train.jobs import FINISHED, STOPPED, WAITING
 from hdr_core.models import PRESETS
 from hdr_core.train import TrainConfig
 from tests.conftest import REPO_ROOT
@@ -116,7 +116,7 @@ def test_picking_an_architecture_fills_in_its_recipe(at):
 
 
 def test_every_augmentation_slider_reaches_the_training_config():
-    from hdr_app.train_ui import build_config
+    from hdr_app.train import build_config
 
     chosen = dict(rotation=12.0, shift=0.1, zoom=0.15, thickness=0.5, blur=0.3, slant=0.3, elastic=0.2,
                   renormalize=0.5, style=0.4)
@@ -127,7 +127,7 @@ def test_every_augmentation_slider_reaches_the_training_config():
 
 
 def test_experiment_mode_builds_the_blog_grid(at):
-    from hdr_app.train_ui import blog_grid
+    from hdr_app.train import blog_grid
 
     at.radio(key=state.TRAIN_MODE).set_value("experiment").run()
     assert not at.exception
@@ -144,7 +144,7 @@ def test_experiment_mode_builds_the_blog_grid(at):
 
 
 def test_the_experiments_eight_cases_are_one_choice_with_their_reported_figures(at):
-    from hdr_app.train_ui import experiment_cases, reported_figure
+    from hdr_app.train import experiment_cases, reported_figure
 
     at.radio(key=state.TRAIN_MODE).set_value("experiment").run()
     at.radio(key=key("exp_kind")).set_value("cases").run()
@@ -177,7 +177,7 @@ def test_settings_survive_a_visit_to_another_page(at):
 
 @pytest.mark.slow
 def test_tiny_training_waits_for_a_free_slot_then_shows_results(at, monkeypatch):
-    from hdr_app.train_ui import training_slots
+    from hdr_app.train import training_slots
 
     slots = training_slots()  # the server-wide limit, shared with the app
     ticket = slots.acquire()  # another student's training holds the only slot...
@@ -212,7 +212,7 @@ def test_tiny_training_waits_for_a_free_slot_then_shows_results(at, monkeypatch)
     # 250 images, one epoch: a couple of weight updates cannot train a network, and the page says so.
     assert any("Under-trained" in w.value for w in at.warning) and "generalises" not in shown
 
-    import hdr_app.draw_ui as draw_ui
+    import hdr_app.draw.ui as draw_ui
     from tests.test_app_draw import SEVEN, canvas_image, fake_canvas
 
     monkeypatch.setattr(draw_ui, "canvas_ui", fake_canvas(canvas_image(SEVEN)))
@@ -267,7 +267,7 @@ def test_a_well_trained_run_is_said_to_generalise(at):
 
 
 def test_the_reported_figures_chart_puts_ours_beside_theirs():
-    from hdr_app.train_ui import reported_figure_chart
+    from hdr_app.train import reported_figure_chart
 
     rows = [{"model": "case 1: 3 dense", "test accuracy": 0.9885, "reference reports": "98.61%"},
             {"model": "fast", "test accuracy": 0.991, "reference reports": None}]
@@ -281,7 +281,7 @@ def test_the_reported_figures_chart_puts_ours_beside_theirs():
 
 
 def test_an_under_trained_run_is_called_so_with_its_weight_updates():
-    from hdr_app.train_ui import training_verdict
+    from hdr_app.train import training_verdict
 
     close = {"accuracy": [0.19, 0.2], "val_accuracy": [0.18, 0.19]}
     text, under = training_verdict(0.186, close, n_train=250, batch_size=128, epochs=1)

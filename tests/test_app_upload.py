@@ -502,8 +502,8 @@ def test_page_says_a_cross_may_not_be_a_digit_and_a_digit_is_not_doubted(upload_
 
 
 def test_csv_names_the_pictures_that_may_not_be_digits():
-    from hdr_core.lite import LitePredictor
     from hdr_core.inference import default_model_path
+    from hdr_core.lite import LitePredictor
 
     lite = LitePredictor.from_file(default_model_path().with_suffix(".tflite"))
     results = upload.predict_outcomes([upload.preprocess_file(encode(cross_picture()), "cross.png"),

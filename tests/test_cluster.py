@@ -1,4 +1,4 @@
-"""Trainings on Dask workers (hdr_core.cluster through hdr_app.training): a local cluster started by the
+"""Trainings on Dask workers (hdr_core.cluster through hdr_app.train.jobs): a local cluster started by the
 tests themselves, a training's progress relayed, Stop, a job cancelled when its browser session is gone,
 and the queue's place and expected wait.
 
@@ -16,7 +16,7 @@ import pytest
 
 from hdr_app.orphans import OrphanParams, OrphanWatch
 from hdr_app.slots import TrainingSlots
-from hdr_app.training import CANCELLED, FINISHED, STOPPED, WAITING, TrainingJob
+from hdr_app.train.jobs import CANCELLED, FINISHED, STOPPED, WAITING, TrainingJob
 from hdr_core.cluster import ClusterParams, TrainingCluster, lower_priority
 from hdr_core.lite import LitePredictor
 from hdr_core.train import TrainConfig

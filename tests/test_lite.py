@@ -76,8 +76,8 @@ def test_the_draw_and_upload_pages_answer_without_tensorflow():
         import json, sys
         import cv2, numpy as np
         sys.path.insert(0, {str(REPO_ROOT)!r})
-        import hdr_app.draw_ui as draw_ui
-        from hdr_app.draw_ui import CanvasDrawing
+        import hdr_app.draw.ui as draw_ui
+        from hdr_app.draw.ui import CanvasDrawing
         from streamlit.testing.v1 import AppTest
 
         rgba = np.zeros((280, 280, 4), np.uint8)

@@ -1,4 +1,4 @@
-"""Background training jobs (hdr_app.training): completion, Stop, and the server-wide slot limit.
+"""Background training jobs (hdr_app.train.jobs): completion, Stop, and the server-wide slot limit.
 
 Every training here is tiny (a few hundred MNIST images, one epoch, a one-block CNN with 4 filters)
 so the whole file runs in seconds on two shared cores.
@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from hdr_app.training import (
+from hdr_app.train.jobs import (
     FAILED,
     FINISHED,
     MAX_TRAININGS_ENV,

@@ -13,26 +13,6 @@
 
 from __future__ import annotations
 
-from .results import (  # noqa: F401
-    CACHE_ENTRIES,
-    CROP_BELOW_SHARE,
-    FILE_TYPES,
-    FileResult,
-    MAX_FILES,
-    MODES,
-    Options,
-    Outcome,
-    ShownStage,
-    Steps,
-    UploadedImage,
-    logger,
-    outline_page,
-    predict_outcomes,
-    preprocess_file,
-    read_file,
-    results_csv,
-    results_rows,
-)
 from .images import (  # noqa: F401
     BORDER_COLOUR,
     BOX_COLOUR,
@@ -48,6 +28,26 @@ from .images import (  # noqa: F401
     model_input_data_uri,
     montage,
     thumbnail,
+)
+from .results import (  # noqa: F401
+    CACHE_ENTRIES,
+    CROP_BELOW_SHARE,
+    FILE_TYPES,
+    MAX_FILES,
+    MODES,
+    FileResult,
+    Options,
+    Outcome,
+    ShownStage,
+    Steps,
+    UploadedImage,
+    logger,
+    outline_page,
+    predict_outcomes,
+    preprocess_file,
+    read_file,
+    results_csv,
+    results_rows,
 )
 from .ui import (  # noqa: F401
     DIGIT_TILE,

@@ -35,7 +35,7 @@ BOX_COLOUR = (234, 88, 12)  # orange-600: boxes and digit numbers, visible on pa
 INK_COLOUR = (37, 99, 235)  # the theme's blue: the ink that was kept
 
 
-def _display_scale(height: int, width: int, max_side: int = DISPLAY_MAX_SIDE) -> float:
+def display_scale(height: int, width: int, max_side: int = DISPLAY_MAX_SIDE) -> float:
     """Factor taking an image to at most ``max_side`` a side, or blowing a tiny one up to ``DISPLAY_MIN_SIDE``."""
     longest = max(height, width)
     if longest > max_side:
@@ -69,7 +69,7 @@ def thumbnail(image: np.ndarray, *, max_side: int = DISPLAY_MAX_SIDE) -> np.ndar
     if array.dtype != np.uint8:
         raise ValueError(f"image must be uint8 or bool, got {array.dtype}")
     height, width = array.shape[:2]
-    scale = _display_scale(height, width, max_side)
+    scale = display_scale(height, width, max_side)
     if scale == 1.0:
         return np.ascontiguousarray(array)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
@@ -77,7 +77,7 @@ def thumbnail(image: np.ndarray, *, max_side: int = DISPLAY_MAX_SIDE) -> np.ndar
     return cv2.resize(np.ascontiguousarray(array), size, interpolation=interpolation)
 
 
-def _encode(image: np.ndarray, *, photo: bool) -> bytes:
+def encode_image(image: np.ndarray, *, photo: bool) -> bytes:
     """(h, w) or (h, w, 3) RGB uint8 -> JPEG (photos) or PNG (black and white) bytes."""
     if image.ndim == 3:
         image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
@@ -207,7 +207,7 @@ def montage(model_inputs: np.ndarray, rows: Sequence[Sequence[int]], *, scale: i
 
 def model_input_data_uri(model_input: np.ndarray, *, scale: int = THUMB_SCALE) -> str:
     """A (28, 28) float32 model input as a ``data:image/png;base64,...`` URI (for a table's image column)."""
-    png = _encode(charts.enlarge(model_input, scale), photo=False)
+    png = encode_image(charts.enlarge(model_input, scale), photo=False)
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
@@ -246,4 +246,4 @@ def example_image(name: str) -> bytes:
         cv2.circle(ink, (int(rng.integers(10, width - 10)), int(rng.integers(10, height - 10))), 2, 200, -1)
     gray = (paper - (ink.astype(np.float32) / 255.0) * (paper - 45)) * light
     rgb = np.stack([gray * 0.96, gray * 0.98, gray], axis=2)  # slightly blue-ish paper, dark blue-black ink
-    return _encode(np.clip(rgb, 0, 255).astype(np.uint8), photo=False)
+    return encode_image(np.clip(rgb, 0, 255).astype(np.uint8), photo=False)

@@ -22,7 +22,7 @@ from hdr_core.errors import HdrError
 from hdr_core.inference import Prediction, Predictor
 from hdr_core.preprocess import Box
 
-from .images import BORDER_COLOUR, _display_scale, _encode, draw_boxes, montage, thumbnail
+from .images import BORDER_COLOUR, display_scale, draw_boxes, encode_image, montage, thumbnail
 
 logger = logging.getLogger(__name__)
 
@@ -284,7 +284,7 @@ def _make_steps(result: preprocess.Preprocessed, *, exif_turned: bool = False, d
     needed when ``result.page`` is set)."""
     height, width = result.gray.shape
     uncropped = whole if result.page is not None else None
-    scale = _display_scale(height, width)
+    scale = display_scale(height, width)
     original = result.original if result.original.ndim == 3 else cv2.cvtColor(result.original, cv2.COLOR_GRAY2RGB)
     photo = thumbnail(original)
     thumb_h, thumb_w = photo.shape[:2]
@@ -313,9 +313,9 @@ def _make_steps(result: preprocess.Preprocessed, *, exif_turned: bool = False, d
                                interpolation=cv2.INTER_AREA if shrink < 1 else cv2.INTER_NEAREST)
         located = draw_boxes(view, boxes, scale=shrink, offset=(crop.x, crop.y), numbered=True, ink=kept_view)
     model_inputs.setflags(write=False)
-    whole_photo = None if uncropped is None else _encode(outline_page(uncropped, result.page), photo=True)
-    original_image = _encode(_framed(photo), photo=True)
-    located_image = _encode(_framed(located), photo=True)
+    whole_photo = None if uncropped is None else encode_image(outline_page(uncropped, result.page), photo=True)
+    original_image = encode_image(_framed(photo), photo=True)
+    located_image = encode_image(_framed(located), photo=True)
     first = (whole_photo, uncropped.shape[0] / uncropped.shape[1]) if whole_photo else (original_image, height / width)
     stages = _shown_stages(result, first=first, located=(located_image, located.shape[0] / located.shape[1]),
                            model_inputs=model_inputs, rows=rows, exif_turned=exif_turned)
@@ -324,9 +324,9 @@ def _make_steps(result: preprocess.Preprocessed, *, exif_turned: bool = False, d
         height=int(height),
         exif_turned=bool(exif_turned),
         original=original_image,
-        gray=_encode(_framed(thumbnail(result.gray)), photo=True),
-        binary=_encode(_framed(binary), photo=False),
-        ink_bright=_encode(ink_bright, photo=False),
+        gray=encode_image(_framed(thumbnail(result.gray)), photo=True),
+        binary=encode_image(_framed(binary), photo=False),
+        ink_bright=encode_image(ink_bright, photo=False),
         located=located_image,
         located_aspect=located.shape[0] / located.shape[1],
         located_cropped=crop is not None,
@@ -370,7 +370,7 @@ def _shown_stages(result: preprocess.Preprocessed, *, first: tuple[bytes, float]
             aspect = image.shape[0] / image.shape[1]
         else:
             thumb = thumbnail(stage.image)
-            image, aspect = _encode(_framed(thumb), photo=stage.image.dtype != bool), thumb.shape[0] / thumb.shape[1]
+            image, aspect = encode_image(_framed(thumb), photo=stage.image.dtype != bool), thumb.shape[0] / thumb.shape[1]
         shown.append(ShownStage(stage.name, stage.title, caption, image, aspect))
     return tuple(shown)
 

@@ -17,7 +17,7 @@ from hdr_core.constants import IMAGE_SIZE
 from hdr_core.errors import HdrError
 from hdr_core.inference import Predictor
 
-from .images import EXAMPLES, _encode, decode, example_image, model_input_data_uri, montage
+from .images import EXAMPLES, decode, encode_image, example_image, model_input_data_uri, montage
 from .results import (
     CACHE_ENTRIES,
     FILE_TYPES,
@@ -123,7 +123,7 @@ def _table_thumbnail(result: FileResult) -> str:
 
 def _montage_uri(steps: Steps) -> str:
     row = [i for r in steps.rows for i in r][:8]  # a table cell has room for a few digits
-    png = _encode(montage(steps.model_inputs, [row], scale=2, gap=2), photo=False)
+    png = encode_image(montage(steps.model_inputs, [row], scale=2, gap=2), photo=False)
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 

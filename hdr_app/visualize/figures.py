@@ -11,6 +11,7 @@ import numpy as np
 import plotly.colors as plotly_colors
 import plotly.graph_objects as go
 
+from hdr_app.charts import figure
 from hdr_core import visualize
 from hdr_core.visualize import ModelView, Stage, grid_columns, tile_maps
 
@@ -55,19 +56,12 @@ CHART_CONFIG = {"displayModeBar": False}
 _FONT = dict(size=12)
 
 
-def _figure(data: list[dict], layout: dict) -> go.Figure:
-    """A Figure from plain dicts, skipping plotly's (slow, per-array) validation."""
-    return go.Figure({"data": data, "layout": layout}, skip_invalid=False, _validate=False)
-
-
 def _layout(*, height: int, title: str | None = None, margin_top: int | None = None, **extra: Any) -> dict:
     top = margin_top if margin_top is not None else (36 if title else 8)
     layout: dict[str, Any] = {
         "height": height,
         "margin": {"l": 4, "r": 4, "t": top, "b": 4},
         "font": dict(_FONT),
-        "plot_bgcolor": "rgba(0,0,0,0)",
-        "paper_bgcolor": "rgba(0,0,0,0)",
         "showlegend": False,
     }
     if title:
@@ -117,7 +111,7 @@ def image_figure(image: np.ndarray, *, title: str | None = None, height: int = 2
     layout = _layout(height=height, title=title, **_image_axes(0))
     if box is not None:
         layout["shapes"] = [_box_shape(*box)]
-    return _figure([trace], layout)
+    return figure([trace], layout)
 
 
 def feature_maps_figure(maps: np.ndarray, *, per_map: bool = False, height: int | None = None) -> go.Figure:
@@ -152,7 +146,7 @@ def feature_maps_figure(maps: np.ndarray, *, per_map: bool = False, height: int 
         height = int(min(max(760 * aspect, 60 if c > 1 else 120), 520)) + 8
         if grid_columns(c) < 8:
             height = min(height, 220)
-    return _figure([trace], _layout(height=height, **_image_axes(0)))
+    return figure([trace], _layout(height=height, **_image_axes(0)))
 
 
 def filters_figure(kernels: np.ndarray, *, max_filters: int = 64, max_inputs: int = 32) -> go.Figure:
@@ -188,7 +182,7 @@ def filters_figure(kernels: np.ndarray, *, max_filters: int = 64, max_inputs: in
     width = 560 if n_in == 1 else 760
     height = int(min(max(width * aspect, 90), 900)) + 12
     # The gaps between kernels in grey: white already means a weight of 0.
-    return _figure([trace], _layout(height=height, **_image_axes(0)) | {"plot_bgcolor": GAP_COLOUR})
+    return figure([trace], _layout(height=height, **_image_axes(0)) | {"plot_bgcolor": GAP_COLOUR})
 
 
 def map_figure(values: np.ndarray, *, title: str | None = None, marker: tuple[int, int] | None = None,
@@ -203,7 +197,7 @@ def map_figure(values: np.ndarray, *, title: str | None = None, marker: tuple[in
     layout = _layout(height=height, title=title, **_image_axes(0))
     if marker is not None:
         layout["shapes"] = [_box_shape(marker[0], marker[1], 1, 1)]
-    return _figure([trace], layout)
+    return figure([trace], layout)
 
 
 def conv_step_figure(step: visualize.ConvStep) -> go.Figure:
@@ -231,7 +225,7 @@ def conv_step_figure(step: visualize.ConvStep) -> go.Figure:
         x0 = k * (width + gap)
         axes |= _image_axes(k, (x0, x0 + width), (0, 0.9))
         titles.append(_panel_title(title, x0 + width / 2, 0.92, size=13))
-    return _figure(data, _layout(height=250, margin_top=8, annotations=titles, **axes))
+    return figure(data, _layout(height=250, margin_top=8, annotations=titles, **axes))
 
 
 def overlay_figure(image: np.ndarray, heatmap: np.ndarray, *, title: str | None = None, height: int = 300) -> go.Figure:
@@ -242,7 +236,7 @@ def overlay_figure(image: np.ndarray, heatmap: np.ndarray, *, title: str | None 
         _heatmap(np.asarray(heatmap, np.float32), HEAT_SCALE, zmin=0, zmax=1,
                  hovertemplate="row %{y}, col %{x}: importance %{z:.2f}<extra></extra>"),
     ]
-    return _figure(data, _layout(height=height, title=title, **_image_axes(0)))
+    return figure(data, _layout(height=height, title=title, **_image_axes(0)))
 
 
 def vector_figure(values: np.ndarray, *, height: int = 170) -> go.Figure:
@@ -258,7 +252,7 @@ def vector_figure(values: np.ndarray, *, height: int = 170) -> go.Figure:
                "fixedrange": True},
     )
     layout["margin"] = {"l": 50, "r": 8, "t": 8, "b": 36}
-    return _figure([bar], layout)
+    return figure([bar], layout)
 
 
 def contributions_figure(values: np.ndarray, *, top: int = 12, height: int = 200) -> go.Figure:
@@ -273,7 +267,7 @@ def contributions_figure(values: np.ndarray, *, top: int = 12, height: int = 200
                      yaxis={"title": {"text": "input × weight", "standoff": 2}, "gridcolor": "#e2e8f0",
                             "zerolinecolor": "#64748b", "fixedrange": True})
     layout["margin"] = {"l": 60, "r": 8, "t": 8, "b": 40}
-    return _figure([bar], layout)
+    return figure([bar], layout)
 
 
 def _strip_map(stage: Stage, value: np.ndarray) -> np.ndarray:
@@ -335,4 +329,4 @@ def flow_figure(image: np.ndarray, view: ModelView, acts: dict[str, np.ndarray],
         extra = {"zmid": 0} if scale is FILTER_SCALE else {}
         data.append(_heatmap(z, scale, k=k, hovertemplate="%{z:.3f}<extra></extra>", **extra))
         axes |= _image_axes(k, (x0, x0 + width), (y0, y1))
-    return _figure(data, _layout(height=height, margin_top=4, annotations=notes, **axes))
+    return figure(data, _layout(height=height, margin_top=4, annotations=notes, **axes))

@@ -30,28 +30,22 @@ from .predict import cmd_predict
 from .train import cmd_train, cmd_train_digit_check, cmd_zoo
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``python -m hdr_core`` argument parser (usage errors raise :class:`UsageError`)."""
-    parser = ArgumentParser(
-        prog=PROG, allow_abbrev=False,
-        description="Handwritten digit recognition: predict, evaluate, train, benchmark.",
-        epilog="Every command takes --json to print machine-readable JSON on stdout.",
-    )
-    parser.add_argument("--version", action="version", version=f"hdr_core {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+def _command(commands, name: str, help: str) -> argparse.ArgumentParser:
+    """A sub-command with its help and the ``--json`` every command takes."""
+    sub = commands.add_parser(name, help=help, description=help, allow_abbrev=False)
+    sub.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
+    return sub
 
-    def command(name: str, help: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help, description=help, allow_abbrev=False)
-        sub.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
-        return sub
 
-    def model_options(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--model", metavar="PATH", help="a .keras model file (default: the default shipped model)")
-        sub.add_argument("--trusted", action="store_true",
-                         help="load the model without Keras safe mode (only for files you made yourself)")
+def _model_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--model", metavar="PATH", help="a .keras model file (default: the default shipped model)")
+    sub.add_argument("--trusted", action="store_true",
+                     help="load the model without Keras safe mode (only for files you made yourself)")
 
-    predict = command("predict", "Predict the digit (or, with --multi, the whole number) in image files.")
-    model_options(predict)
+
+def _add_predict(commands) -> None:
+    predict = _command(commands, "predict", "Predict the digit (or, with --multi, the whole number) in image files.")
+    _model_options(predict)
     predict.add_argument("--threshold", choices=THRESHOLD_METHODS, default="mean",
                          help="binarisation used by the preprocessing (default mean)")
     predict.add_argument("--multi", action="store_true",
@@ -59,8 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, WebP, BMP, TIFF or GIF files")
     predict.set_defaults(run=cmd_predict)
 
-    evaluate = command("evaluate", "Accuracy of a model on a dataset split, or on the real handwriting set.")
-    model_options(evaluate)
+
+
+def _add_model_commands(commands) -> None:
+    """evaluate, calibrate, export-lite: a model's figures and files."""
+    evaluate = _command(commands, "evaluate", "Accuracy of a model on a dataset split, or on the real handwriting set.")
+    _model_options(evaluate)
     evaluate.add_argument("--dataset", required=True, metavar="NAME",
                           help=f"a dataset name (see `info`), or {REAL_DEV} for the real handwriting photos")
     evaluate.add_argument("--split", choices=("test", "train"), default="test", help="split to evaluate (default test)")
@@ -74,17 +72,21 @@ def build_parser() -> argparse.ArgumentParser:
                                "repeatable")
     evaluate.set_defaults(run=cmd_evaluate)
 
-    calibrate = command("calibrate", "Fit a model's temperature on its own validation split so that its "
+    calibrate = _command(commands, "calibrate", "Fit a model's temperature on its own validation split so that its "
                                      "probabilities mean what they say; record it in the model card.")
-    model_options(calibrate)
+    _model_options(calibrate)
     calibrate.set_defaults(run=cmd_calibrate)
 
-    export = command("export-lite", "Write the model's LiteRT flat buffer (.tflite) beside it and record it in "
+    export = _command(commands, "export-lite", "Write the model's LiteRT flat buffer (.tflite) beside it and record it in "
                                     "its card: the app then answers drawings without TensorFlow.")
-    model_options(export)
+    _model_options(export)
     export.set_defaults(run=cmd_export_lite)
 
-    check = command("train-digit-check", "Train the digit check, which tells digits from other drawings (crosses, "
+
+
+def _add_training_commands(commands) -> None:
+    """train-digit-check, train, zoo."""
+    check = _command(commands, "train-digit-check", "Train the digit check, which tells digits from other drawings (crosses, "
                                          "shapes, letters) by the digit network's own features; write it for the app.")
     check.add_argument("--out-dir", metavar="DIR", help="where it goes (default models/digit-check)")
     check.add_argument("--negatives", type=positive_int, default=60_000, metavar="N",
@@ -97,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="use only N MNIST digits (a quick check; default all 60000)")
     check.set_defaults(run=cmd_train_digit_check)
 
-    train = command("train", "Train a model like the Train page does, and save it with its model card.")
+    train = _command(commands, "train", "Train a model like the Train page does, and save it with its model card.")
     arch = train.add_mutually_exclusive_group(required=True)
     arch.add_argument("--preset", choices=list(PRESETS), metavar="NAME",
                       help=f"architecture with its reference recipe: {', '.join(PRESETS)}")
@@ -110,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_config_options(train)
     train.set_defaults(run=cmd_train)
 
-    zoo = command("zoo", "Train every reference architecture with its reference recipe and write README's "
+    zoo = _command(commands, "zoo", "Train every reference architecture with its reference recipe and write README's "
                          "model zoo table.")
     zoo.add_argument("--preset", action="append", choices=[*ZOO_RUNS, *(p for p in PRESETS if p not in ZOO_RUNS)],
                      metavar="NAME", help="train only this row or preset (repeatable; default every row: "
@@ -129,7 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="train on only N images (a quick check; the README is then left alone)")
     zoo.set_defaults(run=cmd_zoo)
 
-    bench = command("bench", "The project's speed figures, each beside its baseline.")
+
+
+def _add_info_commands(commands) -> None:
+    """bench, info."""
+    bench = _command(commands, "bench", "The project's speed figures, each beside its baseline.")
     bench.add_argument("--quick", action="store_true",
                        help="skip the training benchmark (minutes of full-MNIST training)")
     bench.add_argument("--model", metavar="PATH",
@@ -138,10 +144,22 @@ def build_parser() -> argparse.ArgumentParser:
                        help="timed single-image predictions; slower figures scale from it (default 300)")
     bench.set_defaults(run=cmd_bench)
 
-    info = command("info", "Shipped models, datasets, where data is looked for, versions.")
+    info = _command(commands, "info", "Shipped models, datasets, where data is looked for, versions.")
     info.set_defaults(run=cmd_info)
-    return parser
 
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m hdr_core`` argument parser (usage errors raise :class:`UsageError`)."""
+    parser = ArgumentParser(
+        prog=PROG, allow_abbrev=False,
+        description="Handwritten digit recognition: predict, evaluate, train, benchmark.",
+        epilog="Every command takes --json to print machine-readable JSON on stdout.",
+    )
+    parser.add_argument("--version", action="version", version=f"hdr_core {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in (_add_predict, _add_model_commands, _add_training_commands, _add_info_commands):
+        add(commands)
+    return parser
 
 
 def config_from_command(command: str | Sequence[str]) -> tuple[TrainConfig, str | None]:

@@ -36,12 +36,11 @@ from typing import Any
 
 import numpy as np
 
+from hdr_app.keras_guard import _job_ended, _job_started, active_jobs, guard_keras_session
+from hdr_app.slots import TrainingSlots
 from hdr_core.cluster import worker_error
 from hdr_core.errors import HdrError
 from hdr_core.train import TrainConfig, TrainResult
-
-from .keras_guard import _job_ended, _job_started, active_jobs, guard_keras_session
-from .slots import TrainingSlots
 
 __all__ = [
     "CANCELLED",
