@@ -21,6 +21,8 @@ st.set_page_config(
 )
 state.init_state()
 
+# Each page file is named after its address (/draw, /upload, /train, /visualise): the one place the
+# code keeps the British "visualise", because the address students were given stays.
 PAGES = [
     st.Page("pages/home.py", title="Overview", icon=":material/home:", default=True),
     st.Page("pages/draw.py", title="Draw", icon=":material/draw:", url_path="draw"),

@@ -21,9 +21,9 @@ condition (overall and by kind; a file the preprocessing rejects counts as wrong
   twelfth of the picture deep (with noise);
 - ``on_desk``: a small sheet lying on the dark desk, which shows all round it (half the sheet's
   long side on every side, with noise): the sheet is the bright part of the picture;
-- ``on_grey_desk``: the same on a mid-grey desk (a grey table, a lab bench), closer to the paper's
+- ``on_gray_desk``: the same on a mid-grey desk (a grey table, a lab bench), closer to the paper's
   brightness;
-- ``lamp_grey_desk``: that grey desk lit from one side, the light falling to half across the picture
+- ``lamp_gray_desk``: that grey desk lit from one side, the light falling to half across the picture
   (the lit desk as bright as the paper in the shade);
 - ``combined``: rotated 8 degrees, a gradient, noise and JPEG quality 40 together;
 - ``answer_box``, ``circled``, ``underlined``: the picture on more paper (a third of its long side all
@@ -148,7 +148,7 @@ def _desk(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return _noise(framed, rng, 4)
 
 
-GREY_DESK_RGB = (128, 128, 128)
+GRAY_DESK_RGB = (128, 128, 128)
 
 
 def _on_desk(image: np.ndarray, rng: np.random.Generator, desk: tuple[int, int, int] = DESK_RGB) -> np.ndarray:
@@ -199,8 +199,8 @@ def conditions() -> dict:
         "far": _far,
         "desk": _desk,
         "on_desk": _on_desk,
-        "on_grey_desk": lambda image, rng: _on_desk(image, rng, GREY_DESK_RGB),
-        "lamp_grey_desk": lambda image, rng: _lamp(_on_desk(image, rng, GREY_DESK_RGB)),
+        "on_gray_desk": lambda image, rng: _on_desk(image, rng, GRAY_DESK_RGB),
+        "lamp_gray_desk": lambda image, rng: _lamp(_on_desk(image, rng, GRAY_DESK_RGB)),
         "combined": lambda image, rng: _jpeg(_noise(_gradient(_rotate(image, 8)), rng, 12), 40),
         "answer_box": lambda image, rng: _marked(image, rng, "box"),
         "circled": lambda image, rng: _marked(image, rng, "circle"),

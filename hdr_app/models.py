@@ -376,7 +376,7 @@ def shipped_predictor(path: str, version: int | None = None) -> Predictor:
         The file is missing or is not a usable model.
     """
     # Streamlit calls keras.backend.clear_session() after every script run, in every session; that
-    # would pull Keras's global state from under sub-models built by Visualise and trainings running in
+    # would pull Keras's global state from under sub-models built by Look inside and trainings running in
     # other sessions' threads. Keras is loaded from here on anyway, so switch that clean-up off once.
     import_tensorflow_quietly()  # first: no oneDNN/CUDA start-up lines in the server's log (replayed on failure)
     guard_keras_session(always=True)

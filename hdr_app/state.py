@@ -11,7 +11,7 @@ MODEL_CHOICE : str
 SESSION_MODELS : dict[str, SessionModel]
     Models trained in this browser session, by name (see ``hdr_app.models.register_session_model``).
 CURRENT_INPUT : CurrentInput or None
-    The digit the Visualise page opens: the last digit drawn, uploaded or picked from the test set.
+    The digit the Look inside page opens: the last digit drawn, uploaded or picked from the test set.
 TRAINING_JOB : object or None
     The Train page's running or finished training job.
 """
@@ -44,7 +44,7 @@ __all__ = [
 
 MODEL_CHOICE = "model_choice"  # str: name of the selected model (shipped or session)
 SESSION_MODELS = "session_models"  # dict[str, SessionModel]: models trained in this session
-CURRENT_INPUT = "current_input"  # CurrentInput | None: the digit the Visualise page opens
+CURRENT_INPUT = "current_input"  # CurrentInput | None: the digit the Look inside page opens
 TRAINING_JOB = "training_job"  # the Train page's job (owned by the Train page)
 
 # Internal to hdr_app.models: the sidebar selectbox's own widget key (MODEL_CHOICE is the source of
@@ -93,7 +93,7 @@ class SessionModel:
 
 @dataclass(frozen=True, eq=False)
 class CurrentInput:
-    """The digit that the Visualise page opens.
+    """The digit that the Look inside page opens.
 
     Attributes
     ----------
@@ -182,7 +182,7 @@ UPLOAD_CAMERA = "upload_camera"  # widget: st.camera_input's photo
 UPLOAD_EXAMPLE = "upload_example"  # str | None: name of the built-in example shown when nothing is uploaded
 UPLOAD_SELECTED = "upload_selected"  # widget: which file's steps are shown when several were uploaded
 UPLOAD_COMPARE = "upload_compare"  # widget: toggle for the side-by-side comparison of thresholds
-UPLOAD_VISUALISE_DIGIT = "upload_visualise_digit"  # widget: which digit of a number "Open in Visualise" takes
+UPLOAD_VISUALIZE_DIGIT = "upload_visualize_digit"  # widget: which digit of a number "Look inside with this digit" takes
 
 # ==================================================================================================
 # Train page keys (owner: pages/train.py) — append below
@@ -199,7 +199,7 @@ TRAIN_CONFUSION = "train_confusion"  # widget prefix (+ run_id): the confusion m
 TRAIN_COMPARE_METRIC = "train_compare_metric"  # widget: the metric the comparison plot shows
 
 # ==================================================================================================
-# Visualise page keys (owner: pages/visualise.py) — append below
+# Look inside page keys (owner: pages/visualise.py) — append below
 # ==================================================================================================
 
 VIS_SOURCE = "vis_source"  # widget: "current" (the drawn/uploaded digit) | "test" (a test image) | "example"

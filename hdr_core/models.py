@@ -2,7 +2,7 @@
 
 All models are Keras Functional models with one input named ``image`` of shape ``(28, 28, 1)``
 float32 in [0, 1] (ink bright on black) and a softmax output of ``n_classes``. Layers are named, so
-the Visualise page can find conv layers and build sub-models for feature maps and Grad-CAM.
+the Look inside page can find conv layers and build sub-models for feature maps and Grad-CAM.
 
 Keras is imported inside the builders, so importing this module (to list presets) stays cheap.
 """

@@ -168,7 +168,7 @@ def test_uneven_lighting_adaptive_finds_the_digit():
 
 
 @pytest.mark.parametrize(("ink", "paper"), [((200, 20, 20), (250, 250, 250)), ((30, 60, 220), (250, 230, 120))])
-def test_coloured_ink(ink, paper):
+def test_colored_ink(ink, paper):
     image = digit_image("8", ink=ink, paper=paper)
     steps = check_steps(upload.preprocess_file(encode(image, ".webp", quality=95), "colour.webp"))
     assert overlap(steps.boxes[0].as_list(), ink_box(image, paper)) > 0.8
@@ -215,7 +215,7 @@ def test_a_sheet_on_a_desk_is_read_from_the_sheet_and_says_so():
     scale = shown.shape[1] / 520
     page = steps.page
     outline = shown[int((page.y + page.h / 2) * scale), int(page.x * scale) - 3:int(page.x * scale) + 3]
-    assert (np.abs(outline.astype(int) - upload.BOX_COLOUR).sum(axis=1) < 90).any()  # the sheet's left edge
+    assert (np.abs(outline.astype(int) - upload.BOX_COLOR).sum(axis=1) < 90).any()  # the sheet's left edge
     desk = shown[int(20 * scale), int(20 * scale)]
     assert desk.max() < 110  # the desk is in the picture, not cropped away
     plain_photo = check_steps(upload.preprocess_file(encode(digit_image("4"), ".jpg"), "paper.jpg"))
@@ -409,8 +409,8 @@ def test_draw_boxes_numbers_and_keeps_input():
     out = upload.draw_boxes(photo, boxes, numbered=True, ink=ink)
     np.testing.assert_array_equal(photo, before)
     assert out.shape == (100, 200, 3)
-    assert np.abs(out[45, 30].astype(int) - upload.INK_COLOUR).max() < 50  # kept ink painted blue
-    assert (np.abs(out.astype(int) - upload.BOX_COLOUR).sum(axis=2) < 30).sum() > 100  # orange boxes/tags
+    assert np.abs(out[45, 30].astype(int) - upload.INK_COLOR).max() < 50  # kept ink painted blue
+    assert (np.abs(out.astype(int) - upload.BOX_COLOR).sum(axis=2) < 30).sum() > 100  # orange boxes/tags
 
 
 def test_montage_and_thumbnail_uri():
@@ -575,13 +575,11 @@ def test_page_threshold_comparison_and_example(upload_page):
     assert "**Mean**" in headings and "**Otsu**" in headings and "**Adaptive (chosen)**" in headings
 
 
-def test_open_in_visualise_sets_the_current_input(upload_page):
-    if not (REPO_ROOT / "pages" / "visualise.py").exists():
-        pytest.skip("pages/visualise.py is not there yet")
+def test_open_in_look_inside_sets_the_current_input(upload_page):
     at = upload_page
     at.file_uploader(key=state.UPLOAD_FILES).set_value(("three.png", encode(digit_image("3")), "image/png"))
     at.run()
-    at.button(key="upload_open_visualise").click().run()
+    at.button(key="upload_open_visualize").click().run()
     current = at.session_state["current_input"]
     assert current.source == "upload" and current.title == "three.png"
     assert current.model_input.shape == (28, 28) and current.original.ndim == 3

@@ -14,12 +14,12 @@
 from __future__ import annotations
 
 from .images import (  # noqa: F401
-    BORDER_COLOUR,
-    BOX_COLOUR,
+    BORDER_COLOR,
+    BOX_COLOR,
     DISPLAY_MAX_SIDE,
     DISPLAY_MIN_SIDE,
     EXAMPLES,
-    INK_COLOUR,
+    INK_COLOR,
     JPEG_QUALITY,
     THUMB_SCALE,
     decode,
@@ -70,5 +70,5 @@ from .ui import (  # noqa: F401
     process_ui,
     results_table_ui,
     several_digits_ui,
-    visualise_ui,
+    look_inside_ui,
 )

@@ -26,13 +26,13 @@ JPEG_QUALITY = 88
 THUMB_SCALE = 2  # the 28x28 model input is shown 56x56 in the results table
 
 
-BORDER_COLOUR = 226  # a 1-pixel frame around each step image, so white paper does not melt into the page
+BORDER_COLOR = 226  # a 1-pixel frame around each step image, so white paper does not melt into the page
 
 
-BOX_COLOUR = (234, 88, 12)  # orange-600: boxes and digit numbers, visible on paper and on blue ink
+BOX_COLOR = (234, 88, 12)  # orange-600: boxes and digit numbers, visible on paper and on blue ink
 
 
-INK_COLOUR = (37, 99, 235)  # the theme's blue: the ink that was kept
+INK_COLOR = (37, 99, 235)  # the theme's blue: the ink that was kept
 
 
 def display_scale(height: int, width: int, max_side: int = DISPLAY_MAX_SIDE) -> float:
@@ -139,7 +139,7 @@ def draw_boxes(
         if ink.shape != (height, width):
             raise ValueError(f"ink must have the image's shape {(height, width)}, got {ink.shape}")
         weight = (ink.astype(np.float32) / (255.0 if ink.dtype == np.uint8 else 1.0))[:, :, None]
-        out = np.clip(out * (1 - 0.85 * weight) + np.array(INK_COLOUR, np.float32) * 0.85 * weight, 0, 255)
+        out = np.clip(out * (1 - 0.85 * weight) + np.array(INK_COLOR, np.float32) * 0.85 * weight, 0, 255)
         out = np.rint(out).astype(np.uint8)
     # Sized for the page, where a step image is about 330 px wide: lines about 2 px and numbers about
     # 14 px tall on screen, whatever the thumbnail's own size.
@@ -159,7 +159,7 @@ def draw_boxes(
         pad = thickness
         x0, y0 = max(0, x0 - pad), max(0, y0 - pad)
         x1, y1 = min(width - 1, x1 + pad), min(height - 1, y1 + pad)
-        cv2.rectangle(out, (x0, y0), (x1, y1), BOX_COLOUR, thickness, lineType=cv2.LINE_AA)
+        cv2.rectangle(out, (x0, y0), (x1, y1), BOX_COLOR, thickness, lineType=cv2.LINE_AA)
         if numbered:
             label = str(number)
             (text_w, text_h), baseline = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, font_scale, font_thickness)
@@ -167,7 +167,7 @@ def draw_boxes(
             tag_w = text_w + 6
             top = y0 - tag_h if y0 - tag_h >= 0 else y0  # above the box, or inside it at the top
             left = min(x0, max(0, width - tag_w))
-            cv2.rectangle(out, (left, top), (left + tag_w, top + tag_h), BOX_COLOUR, -1)
+            cv2.rectangle(out, (left, top), (left + tag_w, top + tag_h), BOX_COLOR, -1)
             cv2.putText(out, label, (left + 3, top + text_h + 2), cv2.FONT_HERSHEY_SIMPLEX, font_scale,
                         (255, 255, 255), font_thickness, lineType=cv2.LINE_AA)
     return out

@@ -22,7 +22,7 @@ from hdr_core.errors import HdrError
 from hdr_core.inference import Prediction, Predictor
 from hdr_core.preprocess import Box
 
-from .images import BORDER_COLOUR, display_scale, draw_boxes, encode_image, montage, thumbnail
+from .images import BORDER_COLOR, display_scale, draw_boxes, encode_image, montage, thumbnail
 
 logger = logging.getLogger(__name__)
 
@@ -236,8 +236,8 @@ def _named_source(data: bytes, name: str) -> io.BytesIO:
 def _framed(image: np.ndarray) -> np.ndarray:
     """A copy with a 1-pixel light grey frame drawn over its outermost pixels (same size)."""
     out = np.array(image, copy=True)
-    out[0, :] = out[-1, :] = BORDER_COLOUR
-    out[:, 0] = out[:, -1] = BORDER_COLOUR
+    out[0, :] = out[-1, :] = BORDER_COLOR
+    out[:, 0] = out[:, -1] = BORDER_COLOR
     return out
 
 

@@ -377,8 +377,8 @@ def compare_ui(item: UploadedImage, result: FileResult, predictor: Predictor | N
             st.caption(f"{_threshold_caption(other.steps)}. Reads **{answer}**{confidence}")
 
 
-def visualise_ui(result: FileResult) -> None:
-    """"Open in Visualise": make a digit of this file the current input and switch to the Visualise page."""
+def look_inside_ui(result: FileResult) -> None:
+    """The "Look inside with this digit" button: make a digit of this file the current input, open Look inside."""
     steps = result.steps
     if steps is None or not len(steps.model_inputs):
         return
@@ -390,11 +390,11 @@ def visualise_ui(result: FileResult) -> None:
             labels = {i: f"Digit #{i + 1}" + (f" (read as {result.predictions[i].label})" if result.predictions else "")
                       for i in order}
             index = st.selectbox("Digit to look inside", order, format_func=labels.get,
-                                 key=state.UPLOAD_VISUALISE_DIGIT) or 0
+                                 key=state.UPLOAD_VISUALIZE_DIGIT) or 0
     else:
         left.caption("See what each layer of the network makes of this digit.")
-    if right.button("Open in Visualise", icon=":material/visibility:", type="primary", width="stretch",
-                    key="upload_open_visualise"):
+    if right.button("Look inside with this digit", icon=":material/visibility:", type="primary", width="stretch",
+                    key="upload_open_visualize"):
         suffix = f" — digit #{index + 1}" if result.mode == "multi" else ""
         state.set_current_input(steps.model_inputs[index], source="upload", title=f"{result.name}{suffix}",
                                 original=decode(steps.original))
@@ -402,7 +402,7 @@ def visualise_ui(result: FileResult) -> None:
 
 
 def details_ui(result: FileResult, item: UploadedImage, predictor: Predictor | None) -> None:
-    """Everything about one file: the steps, the answer, the threshold comparison, Open in Visualise."""
+    """Everything about one file: the steps, the answer, the threshold comparison, the Look inside button."""
     st.subheader(result.name, divider="gray", anchor=False)
     several_digits_ui(result)
     st.markdown("##### From photo to model input")
@@ -410,7 +410,7 @@ def details_ui(result: FileResult, item: UploadedImage, predictor: Predictor | N
     st.markdown("##### What the network reads")
     prediction_ui(result)
     compare_ui(item, result, predictor)
-    visualise_ui(result)
+    look_inside_ui(result)
 
 
 def model_error_ui(error: HdrError) -> None:

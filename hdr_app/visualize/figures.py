@@ -44,10 +44,10 @@ HEAT_SCALE = [  # transparent at 0 so the digit shows through; red, then orange,
 ACCENT = "#2563eb"  # the theme's primary colour
 
 
-MARK_COLOUR = "#22d3ee"  # frames on images: the patch, the chosen position
+MARK_COLOR = "#22d3ee"  # frames on images: the patch, the chosen position
 
 
-GAP_COLOUR = "#94a3b8"
+GAP_COLOR = "#94a3b8"
 
 
 CHART_CONFIG = {"displayModeBar": False}
@@ -100,7 +100,7 @@ def _heatmap(z: np.ndarray, colorscale: Any, *, k: int = 0, **extra: Any) -> dic
 def _box_shape(top: float, left: float, height: float, width: float, k: int = 0) -> dict:
     s = _axis_suffix(k)
     return {"type": "rect", "xref": f"x{s}", "yref": f"y{s}", "x0": left - 0.5, "x1": left + width - 0.5,
-            "y0": top - 0.5, "y1": top + height - 0.5, "line": {"color": MARK_COLOUR, "width": 3}}
+            "y0": top - 0.5, "y1": top + height - 0.5, "line": {"color": MARK_COLOR, "width": 3}}
 
 
 def image_figure(image: np.ndarray, *, title: str | None = None, height: int = 260,
@@ -182,7 +182,7 @@ def filters_figure(kernels: np.ndarray, *, max_filters: int = 64, max_inputs: in
     width = 560 if n_in == 1 else 760
     height = int(min(max(width * aspect, 90), 900)) + 12
     # The gaps between kernels in grey: white already means a weight of 0.
-    return figure([trace], _layout(height=height, **_image_axes(0)) | {"plot_bgcolor": GAP_COLOUR})
+    return figure([trace], _layout(height=height, **_image_axes(0)) | {"plot_bgcolor": GAP_COLOR})
 
 
 def map_figure(values: np.ndarray, *, title: str | None = None, marker: tuple[int, int] | None = None,

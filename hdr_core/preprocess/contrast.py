@@ -12,7 +12,7 @@ from .grayscale import _check_gray, _histogram
 from .inversion import _flat_background
 from .lines import _remove_rule_lines
 from .params import DEFAULT_PARAMS, Params
-from .worksize import _full_size, _grey_opening, _wide_kernel_side, _work_copy
+from .worksize import _full_size, _gray_opening, _wide_kernel_side, _work_copy
 
 
 def local_contrast(ink_gray: np.ndarray, *, inverted: bool = True, params: Params | None = None) -> np.ndarray:
@@ -50,7 +50,7 @@ def local_contrast(ink_gray: np.ndarray, *, inverted: bool = True, params: Param
 def _wide_background(small: np.ndarray, *, params: Params) -> np.ndarray:
     """(h, w) uint8 work copy (``_work_copy``), ink bright -> (h, w) uint8: the background level that
     follows only what is wider than a third of the picture (the grey opening)."""
-    return _grey_opening(small, _wide_kernel_side(small, params=params))
+    return _gray_opening(small, _wide_kernel_side(small, params=params))
 
 
 def _background_level(small: np.ndarray, wide: np.ndarray, *, params: Params) -> np.ndarray:
@@ -66,7 +66,7 @@ def _background_level(small: np.ndarray, wide: np.ndarray, *, params: Params) ->
         # two in the background, and lines beside them lost their contrast.
         side = int(round(params.contrast.stroke_kernel_factor * max(stroke, 2))) | 1
         if side < wide_side:
-            fine = np.maximum(wide, _grey_opening(small, side))
+            fine = np.maximum(wide, _gray_opening(small, side))
             knots = _knots(above_wide, fine, wide, side, params=params)
             return fine if knots is None else np.where(knots, wide, fine)
     return wide

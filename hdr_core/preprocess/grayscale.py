@@ -101,7 +101,7 @@ def _principal_axis_gray(rgb: np.ndarray, luma: np.ndarray, *, params: Params) -
     step = max(1, int(np.sqrt(rgb.shape[0] * rgb.shape[1] / 20_000)))  # about 20k pixels suffice
     sample = rgb[::step, ::step].reshape(-1, 3).astype(np.float64)
     chroma = sample.max(axis=1) - sample.min(axis=1)
-    if np.percentile(chroma, 99) < params.grayscale.grey_chroma:
+    if np.percentile(chroma, 99) < params.grayscale.gray_chroma:
         return luma  # a grey picture: luma is all there is
     values, vectors = np.linalg.eigh(np.cov(sample.T))
     sample_luma = luma[::step, ::step].reshape(-1).astype(np.float64)

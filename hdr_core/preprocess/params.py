@@ -27,7 +27,7 @@ class GrayscaleParams:
     # Luma with less spread than this (p0.1..p99.9) loses the ink of colour-on-colour pictures (red on green,
     # light blue on orange); then the principal colour axis is used instead.
     low_luma_contrast: int = 60
-    grey_chroma: int = 12  # pixels whose channels differ by less than this are grey already
+    gray_chroma: int = 12  # pixels whose channels differ by less than this are grey already
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ def _wide_kernel_side(small: np.ndarray, *, params: Params) -> int:
     return max(3, int(max(small.shape) * params.contrast.kernel_fraction) | 1)
 
 
-def _grey_opening(small: np.ndarray, side: int) -> np.ndarray:
+def _gray_opening(small: np.ndarray, side: int) -> np.ndarray:
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (side, side))
     return cv2.morphologyEx(small, cv2.MORPH_OPEN, kernel, borderType=cv2.BORDER_REPLICATE)
 

@@ -2,7 +2,7 @@
 
 Every function takes a Keras model (Sequential or Functional, built or not) and, where an image is
 needed, one ``(28, 28)`` float32 image in [0, 1] (ink bright on black; ``(28, 28, 1)`` and uint8 are
-accepted too). They return NumPy arrays or small frozen dataclasses and never draw; the Visualise page
+accepted too). They return NumPy arrays or small frozen dataclasses and never draw; the Look inside page
 renders them. They are pure (the model is never changed, apart from building an unbuilt Sequential
 model for a 28x28x1 input) so the page may cache their results. TensorFlow and Keras are imported when a
 function is first called.

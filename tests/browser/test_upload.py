@@ -153,7 +153,7 @@ def test_on_a_phone_a_whole_number_and_its_path_stay_readable(phone_page):
     assert_no_traceback(page)
     screenshot(page, "hdr-upload-number-phone.png")
 
-    page.get_by_role("button", name="Open in Visualise").click()
+    page.get_by_role("button", name="Look inside with this digit").click()
     page.get_by_role("heading", name="Look inside the network").wait_for(timeout=60_000)
     assert_scrolls_sideways(page, "vis_flow_chart", at_least=700)  # ten panel titles need about 70 px each
     page.get_by_role("tab", name="Filters").click()

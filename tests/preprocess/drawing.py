@@ -260,8 +260,8 @@ def _photographed(photo: np.ndarray, how: str) -> np.ndarray:
     if how == "gradient":  # light falling off towards one corner
         light = np.linspace(0.45, 1.0, width)[None, :, None] * np.linspace(1.0, 0.8, height)[:, None, None]
         return (photo * light).astype(np.uint8)
-    if how == "on_grey_desk_lit_from_left":  # the lamp lights the mid-grey desk too: a sheet on a mat on a desk
-        return _photographed(_photographed(photo, "on_grey_desk"), "lit_from_left")
+    if how == "on_gray_desk_lit_from_left":  # the lamp lights the mid-grey desk too: a sheet on a mat on a desk
+        return _photographed(_photographed(photo, "on_gray_desk"), "lit_from_left")
     if how in ("lit_from_left", "lit_from_top"):  # a lamp to one side: the far side at half the light
         light = np.linspace(1.0, 0.5, width if how == "lit_from_left" else height)
         light = light[None, :, None] if how == "lit_from_left" else light[:, None, None]
@@ -272,7 +272,7 @@ def _photographed(photo: np.ndarray, how: str) -> np.ndarray:
                                     value=[int(v) for v in np.median(edge, axis=0)])
     elif how == "desk":  # a dark desk along two sides, where the page did not fill the frame
         framed = cv2.copyMakeBorder(photo, 0, height // 12, width // 12, 0, cv2.BORDER_CONSTANT, value=(62, 46, 36))
-    else:  # "on_desk" / "on_grey_desk": the photo lies on a dark or a mid-grey desk
+    else:  # "on_desk" / "on_gray_desk": the photo lies on a dark or a mid-grey desk
         margin = max(height, width) // 2
         colour = (62, 46, 36) if how == "on_desk" else (128, 128, 128)
         framed = cv2.copyMakeBorder(photo, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=colour)

@@ -32,7 +32,7 @@ def tight(mask: np.ndarray, margin: int = 0) -> np.ndarray:
 
 
 @pytest.mark.parametrize("paper, ink", [(200, 190), (190, 200), (250, 240), (40, 50)])
-def test_faint_ink_ten_grey_levels_from_the_paper_is_read(paper, ink):
+def test_faint_ink_ten_gray_levels_from_the_paper_is_read(paper, ink):
     mask = digit_mask("5", size=(200, 170), scale=5, thickness=12)
     result = pp.preprocess(render(mask, ink, paper))
     assert iou(result.box, box_of(mask)) > 0.85

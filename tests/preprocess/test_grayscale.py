@@ -46,7 +46,7 @@ def test_to_grayscale_rejects_out_of_range_floats():
         pp.to_grayscale(image)
 
 
-def test_grayscale_keeps_colour_ink_on_colour_paper(three):
+def test_grayscale_keeps_color_ink_on_color_paper(three):
     """Light blue ink on orange paper: nearly the same luma, very different colours."""
     mask, truth = three
     image = render(mask, (150, 200, 230), (255, 140, 0))
@@ -59,7 +59,7 @@ def test_grayscale_keeps_colour_ink_on_colour_paper(three):
 
 
 @pytest.mark.parametrize(("ink", "paper"), [((220, 30, 30), (40, 200, 40)), ((20, 20, 120), (250, 240, 110))])
-def test_coloured_ink_on_coloured_paper(ink, paper, three):
+def test_colored_ink_on_colored_paper(ink, paper, three):
     mask, truth = three
     result = pp.preprocess(render(mask, ink, paper))
     assert iou(result.box, truth) > 0.85

@@ -68,7 +68,7 @@ def test_load_modes_with_transparency(mode, fmt, three):
     assert iou(pp.preprocess(loaded).box, truth) > 0.85
 
 
-def test_transparent_margin_takes_the_paper_colour():
+def test_transparent_margin_takes_the_paper_color():
     """A mostly opaque photo with transparent corners: the corners must not look like ink."""
     mask = digit_mask("7")
     rgba = np.dstack([render(mask, 30, 230)] * 3 + [np.full(mask.shape, 255, np.uint8)])

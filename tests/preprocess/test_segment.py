@@ -255,7 +255,7 @@ def test_segment_real_numbers(data_file, relative, row_lengths, method):
 
 
 @pytest.mark.parametrize("how", ["perspective", "gradient", "lit_from_left", "lit_from_top", "far", "desk", "on_desk",
-                                 "on_grey_desk", "on_grey_desk_lit_from_left"])
+                                 "on_gray_desk", "on_gray_desk_lit_from_left"])
 def test_segment_real_number_photographed_again(data_file, how):
     # The sheet lies on a light-grey desk that is brighter beside it: found as a sheet on a darker desk
     # around it, its outline takes in a wedge of desk, which must not become the only "digit"; and the

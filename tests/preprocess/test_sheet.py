@@ -48,7 +48,7 @@ def test_a_sticky_note_whose_digit_runs_off_its_edge_is_still_a_sheet(text, desk
 
 @pytest.mark.parametrize("falls", ["right", "left", "down", "up"])
 @pytest.mark.parametrize("text", ["4", "7"])
-def test_a_sheet_on_a_grey_desk_lit_from_one_side_is_still_a_sheet(text, falls):
+def test_a_sheet_on_a_gray_desk_lit_from_one_side_is_still_a_sheet(text, falls):
     """Light halves from one side to the other: the lit desk is as bright as the paper in the shade, so
     no one grey level splits them, and the sheet must not be taken for the ink."""
     mask = digit_mask(text, size=(200, 160), scale=5, thickness=10)

@@ -1,4 +1,4 @@
-"""The Visualise ("Look inside") page: AppTest runs for each kind of model, and its pure helpers.
+"""The Look inside page: AppTest runs for each kind of model, and its pure helpers.
 
 Each model kind the page must handle is injected as a session model (as the Train page would) and
 selected: a Sequential CNN, a Functional CNN with batch norm and a 5x5 first layer, an MLP (no conv
@@ -96,7 +96,7 @@ def _letters_cnn() -> keras.Model:
 
 def _app(model: keras.Model | None = None, *, name: str = "under test", card: dict | None = None,
          current: np.ndarray | None = None) -> AppTest:
-    """The app on the Visualise page, with ``model`` as the selected session model."""
+    """The app on the Look inside page, with ``model`` as the selected session model."""
     at = AppTest.from_file(APP, default_timeout=180)
     if model is not None:
         at.session_state[state.SESSION_MODELS] = {name: state.SessionModel(model=model, card=dict(card or {}))}

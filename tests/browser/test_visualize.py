@@ -1,4 +1,4 @@
-"""The Look inside (Visualise) page in a real browser: draw a digit, open the page, find its feature maps.
+"""The Look inside page in a real browser: draw a digit, open the page, find its feature maps.
 
 The page is reached through the sidebar link, as a student would: a fresh ``page.goto`` would start a
 new Streamlit session without the drawing. Screenshots go to ``$HDR_SCREENSHOT_DIR`` (default: the
@@ -103,7 +103,7 @@ def test_drawn_digit_feature_maps_and_arithmetic(page, record_property):
     first_grid = charts.first.bounding_box()
     assert first_grid["width"] > 300 and first_grid["height"] > 100, "the first grid is drawn at a readable size"
     assert "respond to this digit" in panel.inner_text()
-    screenshot(page, "hdr_visualise_feature_maps.png", height=3200)
+    screenshot(page, "hdr_visualize_feature_maps.png", height=3200)
     assert_no_traceback(page)
 
     arithmetic = open_tab(page, "Convolution arithmetic")
@@ -112,12 +112,12 @@ def test_drawn_digit_feature_maps_and_arithmetic(page, record_property):
     success = panel.locator('[data-testid="stAlertContentSuccess"]')
     success.wait_for()
     assert "the value at row" in success.inner_text()
-    screenshot(page, "hdr_visualise_arithmetic.png", height=1800)
+    screenshot(page, "hdr_visualize_arithmetic.png", height=1800)
 
     looks = open_tab(page, "Where it looks")
     panel = page.get_by_role("tabpanel", name="Where it looks")
     assert panel.get_by_text(f"why “{drawn}”").count() >= 1
-    screenshot(page, "hdr_visualise_where.png", height=1400)
+    screenshot(page, "hdr_visualize_where.png", height=1400)
     assert_no_traceback(page)
 
     # The second visit with this digit and model comes from the caches.
@@ -145,4 +145,4 @@ def test_without_a_drawing_it_explains_and_shows_a_test_image(page, data_file):
     open_tab(page, "Final layers")
     panel = page.get_by_role("tabpanel", name="Final layers")
     assert panel.get_by_text("the probabilities").count() >= 1
-    screenshot(page, "hdr_visualise_test_image.png", height=1600)
+    screenshot(page, "hdr_visualize_test_image.png", height=1600)
