@@ -16,7 +16,7 @@ both fed to the same model, in the same run. One JSON line per kind, then the to
 Kinds: ``tight`` (PNG, either polarity), ``faint``, ``jpeg`` (quality 40-90), ``margin`` (a frame of 4-20%
 of the digit's size round it). A picture the project rejects counts as wrong. Every picture is seeded,
 so two runs print the same figures. This is a measurement, not a test: it reads MNIST through
-``HDR_DATA_DIR``; ``tests/preprocess/test_clean_inputs.py`` checks a small sample of the same kinds.
+``HDR_DATA_DIR``; ``tests/hdr_core/preprocess/test_clean_inputs.py`` checks a small sample of the same kinds.
 """
 
 from __future__ import annotations

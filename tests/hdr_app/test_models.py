@@ -126,7 +126,7 @@ def test_tab_memory_forgets_the_least_recently_seen_tabs_first():
 
 def test_an_uploaded_model_predicts_on_the_draw_page(files, monkeypatch):
     import hdr_app.draw.ui as draw_ui
-    from tests.test_app_draw import ONE, canvas_image, fake_canvas
+    from tests.hdr_app.test_draw import ONE, canvas_image, fake_canvas
 
     at = _upload(_app(), ("mine.keras", files["good"]))
     monkeypatch.setattr(draw_ui, "canvas_ui", fake_canvas(canvas_image(ONE)))

@@ -68,7 +68,7 @@ def test_import_does_not_load_tensorflow():
         "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                            cwd=Path(__file__).resolve().parent.parent)
+                            cwd=Path(__file__).resolve().parents[2])
     assert result.stdout.strip() == "[]"
 
 

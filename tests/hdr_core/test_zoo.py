@@ -11,7 +11,7 @@ from hdr_core import realdev, zoo
 from hdr_core.cli import main
 from hdr_core.models import PRESETS
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(capsys, *argv: str) -> tuple[int, str, str]:

@@ -462,7 +462,7 @@ def test_import_is_tf_and_scipy_free():
         "heavy = [m for m in ('tensorflow', 'keras', 'scipy', 'streamlit') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
 
 
 # ------------------------------------------------------------------------------------------------

@@ -213,7 +213,7 @@ def test_tiny_training_waits_for_a_free_slot_then_shows_results(at, monkeypatch)
     assert any("Under-trained" in w.value for w in at.warning) and "generalises" not in shown
 
     import hdr_app.draw.ui as draw_ui
-    from tests.test_app_draw import SEVEN, canvas_image, fake_canvas
+    from tests.hdr_app.test_draw import SEVEN, canvas_image, fake_canvas
 
     monkeypatch.setattr(draw_ui, "canvas_ui", fake_canvas(canvas_image(SEVEN)))
     at.switch_page("pages/draw.py").run()  # the student's model answers on the Draw page

@@ -11,7 +11,7 @@ import pytest
 from hdr_core import preprocess as pp
 from hdr_core.errors import BlankImageError
 
-from ..geometry import ink_shear
+from tests.geometry import ink_shear
 from .drawing import _marked, _number, box_of, digit_mask, render, sheet_on_desk
 
 

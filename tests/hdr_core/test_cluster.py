@@ -20,7 +20,7 @@ from hdr_app.train.jobs import CANCELLED, FINISHED, STOPPED, WAITING, TrainingJo
 from hdr_core.cluster import ClusterParams, TrainingCluster, lower_priority
 from hdr_core.lite import LitePredictor
 from hdr_core.train import TrainConfig
-from tests import test_training_jobs
+from tests.hdr_app import test_train_jobs as test_training_jobs
 
 TIMEOUT = 180  # seconds: the worker's first training imports TensorFlow
 

@@ -30,7 +30,7 @@ from hdr_core.cli import config_from_command, main  # noqa: E402
 from hdr_core.models import ArchSpec  # noqa: E402
 from hdr_core.train import TrainConfig  # noqa: E402
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 # --------------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from hdr_app import visualize as ui  # noqa: E402
 from hdr_core import visualize  # noqa: E402
 from hdr_core.models import build_model  # noqa: E402
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "pages/visualise.py"
 TABS = ui.TAB_LABELS
 LETTERS = tuple("abcdefghijklmnopqrstuvwxyz")

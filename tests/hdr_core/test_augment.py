@@ -6,7 +6,7 @@ import pytest
 
 from hdr_core.augment import Augmentation, augment_batch, pen_one, pen_seven, renormalize_digit
 
-from .geometry import ink_shear
+from tests.geometry import ink_shear
 
 
 def _digits(n=16):

@@ -21,7 +21,7 @@ from hdr_app import state
 from hdr_app.draw.ui import CanvasDrawing, drawing_to_model_input
 from hdr_core.inference import Prediction
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DRAW_PAGE = str(REPO / "pages" / "draw.py")
 TIMEOUT = 180  # the first run loads TensorFlow and the model (slow on a busy 2-core machine)
 

@@ -23,7 +23,7 @@ from hdr_app import state, upload
 from hdr_core import preprocess
 from hdr_core.constants import IMAGE_SIZE
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_TIMEOUT = 120  # seconds: the first run of a session loads TensorFlow and the model
 
 

@@ -10,7 +10,7 @@ from hdr_core import preprocess as pp
 from hdr_core.errors import BlankImageError
 from hdr_core.preprocess import Box
 
-from ..geometry import ink_shear
+from tests.geometry import ink_shear
 from .drawing import _blank, _normalize_mask, assert_model_input, box_of, centre_of_mass, digit_mask
 
 
