@@ -282,8 +282,7 @@ def add_model_file(name: str, data: bytes, card_data: bytes | None = None) -> st
     """
     import json
 
-    from hdr_core.inference import check_model
-    from hdr_core.model_files import load_model_bytes
+    from hdr_core.inference import check_model, load_model_bytes
 
     stem = Path(name).stem.strip() or "uploaded model"
     card: dict[str, Any] = {}

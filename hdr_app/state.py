@@ -85,7 +85,7 @@ class SessionModel:
         if self.model is None:
             if self.keras_bytes is None:
                 raise ValueError("this session model has neither a Keras model nor its file")
-            from hdr_core.model_files import load_model_bytes
+            from hdr_core.inference import load_model_bytes
 
             object.__setattr__(self, "model", load_model_bytes(self.keras_bytes))
         return self.model

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hdr_core.constants import DEFAULT_MODEL_NAME, MODELS_DIR_ENV
-from hdr_core.model_files import MODEL_SUFFIX as _MODEL_SUFFIX
+from hdr_core.constants import DEFAULT_MODEL_NAME, MODEL_SUFFIX, MODELS_DIR_ENV
 
 __all__ = ["ModelInfo", "default_model_path", "models_dir", "read_card", "shipped_models"]
 
@@ -140,7 +139,7 @@ def _scan_models(*, warn: bool) -> list[ModelInfo]:
             if warn:
                 warnings.warn(f"skipping unreadable model card {card_path}: {exc}", stacklevel=3)
             continue
-        file_name = str(card.get("file") or f"{card_path.stem}{_MODEL_SUFFIX}")
+        file_name = str(card.get("file") or f"{card_path.stem}{MODEL_SUFFIX}")
         if Path(file_name).name != file_name or file_name in (".", ".."):
             if warn:
                 warnings.warn(
@@ -175,4 +174,4 @@ def default_model_path() -> Path:
     for info in _scan_models(warn=False):
         if info.is_default:
             return info.path
-    return models_dir() / f"{DEFAULT_MODEL_NAME}{_MODEL_SUFFIX}"
+    return models_dir() / f"{DEFAULT_MODEL_NAME}{MODEL_SUFFIX}"

@@ -117,7 +117,7 @@ class RemoteRun:
 
     def model(self):
         """The trained ``keras.Model``, read back from ``keras_bytes`` (checked as any model file is)."""
-        from .model_files import load_model_bytes
+        from .inference import load_model_bytes
 
         return load_model_bytes(self.keras_bytes)
 

@@ -10,6 +10,7 @@ DIGIT_CLASS_NAMES = tuple(str(d) for d in range(10))
 DATA_DIR_ENV = "HDR_DATA_DIR"  # folder searched first for datasets
 MODELS_DIR_ENV = "HDR_MODELS_DIR"  # overrides the folder of shipped models (tests, deployments)
 DEFAULT_MODEL_NAME = "hdr-accurate"  # stem of the default shipped model in models/
+MODEL_SUFFIX = ".keras"  # the only model file format the app reads (Keras 3)
 
 # Images larger than this are refused before decoding (decompression bombs, 30000x30000 scans).
 MAX_IMAGE_PIXELS = 40_000_000

@@ -43,6 +43,7 @@ __all__ = [
     "check_model",
     "default_model_path",
     "load_model",
+    "load_model_bytes",
     "models_dir",
     "read_card",
     "shipped_models",
@@ -179,6 +180,30 @@ def load_model(path: str | os.PathLike, *, trusted: bool = False) -> keras.Model
         raise ModelError(f"{path.name} holds a {type(model).__name__}, not a Keras model.")
     check_model(model)
     return model
+
+
+def load_model_bytes(data: bytes, *, name: str = "model.keras", trusted: bool = False):
+    """A ``.keras`` file held in memory (an upload, a worker's result) as a Keras model.
+
+    Written to a temporary folder and read by :func:`load_model`, so it is inspected and
+    checked exactly as a file on disk is (imports TensorFlow, quietly). ``name`` only names the temporary
+    file (Keras reads the model's name from inside the archive).
+
+    Raises
+    ------
+    ModelError
+        As ``load_model``.
+    """
+    import tempfile
+
+    from .quiet import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in Path(name).name)[:80] or "model.keras"
+    with tempfile.TemporaryDirectory(prefix="hdr-model-") as folder:
+        path = Path(folder) / (safe if safe.endswith(".keras") else f"{safe}.keras")
+        path.write_bytes(data)
+        return load_model(path, trusted=trusted)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ server while Keras loads it:
 - weights whose HDF5 datasets declare more numbers than ``FileLimits.max_weights`` (read from the HDF5
   metadata only, no weights are read).
 
-Only then does ``inference.load_model`` hand the file to Keras, with ``safe_mode``.
+Only then does ``inference.load_model`` (or ``inference.load_model_bytes``) hand the file to Keras, with ``safe_mode``.
 """
 
 from __future__ import annotations
@@ -26,10 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterator
 
-from .constants import MODELS_DIR_ENV
+from .constants import MODEL_SUFFIX, MODELS_DIR_ENV
 from .errors import ModelError
-
-MODEL_SUFFIX = ".keras"
 
 #: Layer classes a model of this app may use: every layer the presets, the custom builder and ordinary Keras
 #: image classifiers are made of. Anything else (Lambda, TFSMLayer, custom classes) is refused by name.
@@ -103,7 +101,7 @@ def inspect_model_file(path: str | Path, *, limits: FileLimits = DEFAULT_LIMITS,
 
 def _check_container(path: Path, limits: FileLimits) -> None:
     if not path.exists():
-        from .inference import models_dir
+        from .catalog import models_dir
 
         raise ModelError(
             f"Model file not found: {path}. Check the path; shipped models live in {models_dir()} "
@@ -226,28 +224,3 @@ def _check_weights(path: Path, archive: zipfile.ZipFile, limits: FileLimits) -> 
     if total > limits.max_weights:
         raise ModelError(f"{path.name} declares {total:,} weights, over the {limits.max_weights:,} a model of this "
                          "app can have. Refused.")
-
-
-def load_model_bytes(data: bytes, *, name: str = "model.keras", trusted: bool = False):
-    """A ``.keras`` file held in memory (an upload, a worker's result) as a Keras model.
-
-    Written to a temporary folder and read by ``hdr_core.inference.load_model``, so it is inspected and
-    checked exactly as a file on disk is (imports TensorFlow, quietly). ``name`` only names the temporary
-    file (Keras reads the model's name from inside the archive).
-
-    Raises
-    ------
-    ModelError
-        As ``load_model``.
-    """
-    import tempfile
-
-    from .inference import load_model
-    from .quiet import import_tensorflow_quietly
-
-    import_tensorflow_quietly()
-    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in Path(name).name)[:80] or "model.keras"
-    with tempfile.TemporaryDirectory(prefix="hdr-model-") as folder:
-        path = Path(folder) / (safe if safe.endswith(".keras") else f"{safe}.keras")
-        path.write_bytes(data)
-        return load_model(path, trusted=trusted)

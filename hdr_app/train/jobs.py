@@ -140,7 +140,7 @@ class RunRecord:
             return self.result.model
         if self.keras_bytes is None:
             raise ValueError(f"run {self.label!r} has no model")
-        from hdr_core.model_files import load_model_bytes
+        from hdr_core.inference import load_model_bytes
 
         model = load_model_bytes(self.keras_bytes)
         self.result = replace(self.result, model=model)

@@ -62,6 +62,7 @@ from .ui import (  # noqa: F401
     empty_state_ui,
     errors_ui,
     inputs_ui,
+    look_inside_ui,
     model_error_ui,
     options_ui,
     pick_result_ui,
@@ -70,5 +71,4 @@ from .ui import (  # noqa: F401
     process_ui,
     results_table_ui,
     several_digits_ui,
-    look_inside_ui,
 )

@@ -8,7 +8,6 @@ import math
 import time
 from pathlib import Path
 
-
 from hdr_core.calibration import card_temperature
 from hdr_core.constants import DIGIT_CLASS_NAMES
 from hdr_core.errors import ModelError

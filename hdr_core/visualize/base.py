@@ -16,7 +16,6 @@ from hdr_core.constants import IMAGE_SIZE
 from hdr_core.errors import ModelError
 from hdr_core.inference import _as_float_images, _ensure_built, _tensor_shape
 
-
 if TYPE_CHECKING:  # pragma: no cover - type hints only; keras is imported lazily
     import keras
 
