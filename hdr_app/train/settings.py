@@ -186,8 +186,20 @@ def config_form_ui(*, disabled: bool = False) -> list[tuple[str, TrainConfig]]:
     if not datasets:
         st.error("No dataset found. Put mnist.npz (or the MNIST IDX files) in the folder HDR_DATA_DIR names.")
         return []
-    values: dict[str, Any] = {}
-    values["dataset"] = dataset_ui(datasets, disabled=disabled)
+    values: dict[str, Any] = {"dataset": dataset_ui(datasets, disabled=disabled)}
+    for section in (_architecture_ui, _recipe_ui, _augmentation_ui, _more_settings_ui):
+        section(values, disabled=disabled)
+    remember(values)
+    try:
+        config = build_config(values)
+    except ValueError as error:
+        st.error(str(error))
+        return []
+    return [(_arch_short(config.arch), config)]
+
+
+def _architecture_ui(values: dict[str, Any], *, disabled: bool) -> None:
+    """A preset (with what it reproduces) or a custom network's blocks, filters, dense units and dropout."""
     archs = [*PRESETS, CUSTOM]
     key = prime("arch", valid=lambda v: v in archs)
     values["arch"] = st.selectbox("Architecture", archs, key=key, format_func=arch_label,
@@ -211,6 +223,9 @@ def config_form_ui(*, disabled: bool = False) -> list[tuple[str, TrainConfig]]:
         source = f" Reproduces the {preset.reference}." if preset.reference else ""
         st.caption(preset.description + source)
 
+
+def _recipe_ui(values: dict[str, Any], *, disabled: bool) -> None:
+    """Epochs, batch size, learning rate, L2 penalty, training images."""
     c1, c2 = st.columns(2)
     values["epochs"] = c1.number_input("Epochs", 1, 50, step=1, key=prime("epochs"), disabled=disabled,
                                        help="Passes over the training images (early stopping or Stop may end sooner).")
@@ -226,6 +241,8 @@ def config_form_ui(*, disabled: bool = False) -> list[tuple[str, TrainConfig]]:
                                     help="Weight decay on every kernel: keeps weights small against overfitting.")
     values["train_limit"] = train_limit_ui("train_limit", disabled=disabled)
 
+
+def _augmentation_ui(values: dict[str, Any], *, disabled: bool) -> None:
     with st.expander("Augmentation: vary the training digits", expanded=False):
         values["rotation"] = st.slider("Rotation (± degrees)", 0.0, 30.0, step=1.0, key=prime("rotation"),
                                        disabled=disabled)
@@ -251,6 +268,9 @@ def config_form_ui(*, disabled: bool = False) -> list[tuple[str, TrainConfig]]:
             disabled=disabled or not digits,
             help="Swaps a 7 for a crossed 7 and a 1 for one with a long up-stroke, as much of Europe writes them."
             + ("" if digits else " Digit datasets only."))
+
+
+def _more_settings_ui(values: dict[str, Any], *, disabled: bool) -> None:
     with st.expander("More settings", expanded=False):
         values["early_stopping"] = st.checkbox("Early stopping", key=prime("early_stopping"), disabled=disabled,
                                                help="Stop when validation accuracy has not improved for a few epochs.")
@@ -265,13 +285,6 @@ def config_form_ui(*, disabled: bool = False) -> list[tuple[str, TrainConfig]]:
         values["label_smoothing"] = st.slider("Label smoothing", 0.0, 0.2, step=0.01, key=prime("label_smoothing"),
                                               disabled=disabled)
         values["seed"] = st.number_input("Random seed", 0, 2**31 - 1, step=1, key=prime("seed"), disabled=disabled)
-    remember(values)
-    try:
-        config = build_config(values)
-    except ValueError as error:
-        st.error(str(error))
-        return []
-    return [(_arch_short(config.arch), config)]
 
 
 def build_config(values: dict[str, Any]) -> TrainConfig:
