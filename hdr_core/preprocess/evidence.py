@@ -143,51 +143,70 @@ def clean_reason(gray: np.ndarray, ink: np.ndarray, seen: Look, *, numbers: bool
     seen : Look
         ``look(gray, ...)``.
     """
+    reason, uneven = _levels_reason(gray, ink, seen, params=params)
+    if reason is None:
+        reason = _shape_reason(ink.astype(np.uint8), numbers=numbers, params=params)
+    if reason is not None:
+        return False, reason
+    what = "one row of digits" if numbers else "one blob of ink"
+    return True, (f"A clean picture: even paper (within {uneven:.0f} grey levels), ink {seen.contrast:.0f} levels from "
+                  f"it, {what}. No sheet, desk, shadow, ruled lines or marks to correct: the textbook's steps read it.")
+
+
+
+
+def _levels_reason(gray: np.ndarray, ink: np.ndarray, seen: Look, *, params: Params) -> tuple[str | None, float]:
+    """What in the picture's levels says it is not clean (None: nothing), and how much the paper varies."""
+    uneven = 0.0
     if seen.ink_tail > params.clean.ink_tail_share:
-        return False, (f"The ink has two levels: {seen.ink_tail:.0%} of it is much darker (or brighter) than the rest, "
-                       "as strokes in a shadow or beside a desk are.")
+        return (f"The ink has two levels: {seen.ink_tail:.0%} of it is much darker (or brighter) than the rest, "
+                "as strokes in a shadow or beside a desk are."), uneven
     if seen.paper_tail > params.clean.paper_tail_share:
-        return False, (f"The picture has a third level: {seen.paper_tail:.1%} of it lies beyond the paper, away from "
-                       "the ink, as light strokes on a dark page lying on a desk do.")
+        return (f"The picture has a third level: {seen.paper_tail:.1%} of it lies beyond the paper, away from "
+                "the ink, as light strokes on a dark page lying on a desk do."), uneven
     # Otsu's split, oriented as the inversion chose, takes the same pixels for ink as the threshold did; on a
     # picture of three levels (strokes on a page on a desk) the two fall between different pairs of them.
     split_ink = gray <= seen.split if seen.ink < seen.paper else gray > seen.split
     union = np.count_nonzero(ink | split_ink)
     agree = np.count_nonzero(ink & split_ink) / union if union else 1.0
     if agree < params.clean.split_agreement:
-        return False, (f"The picture has more than two levels: two thresholds agree on only {agree:.0%} of the ink "
-                       "(strokes on a page lying on a desk, or a shadow).")
+        return (f"The picture has more than two levels: two thresholds agree on only {agree:.0%} of the ink "
+                "(strokes on a page lying on a desk, or a shadow)."), uneven
     border = border_share(ink)
     if border > params.clean.border_share:
-        return False, f"The ink covers {border:.0%} of the picture's edge, where a clean picture shows its paper."
+        return f"The ink covers {border:.0%} of the picture's edge, where a clean picture shows its paper.", uneven
     paper = _paper_far_from_ink(gray, seen, params=params)
     uneven = _spread(gray[paper])
     allowed = max(params.clean.paper_spread_share * seen.contrast, params.clean.paper_spread_noise * seen.noise,
                   params.clean.paper_spread_floor)
     if uneven > allowed:
-        return False, (f"The paper's level varies by {uneven:.0f} grey levels across the picture (a shadow, uneven "
-                       f"light or a desk), against ink {seen.contrast:.0f} levels from it.")
+        return (f"The paper's level varies by {uneven:.0f} grey levels across the picture (a shadow, uneven "
+                f"light or a desk), against ink {seen.contrast:.0f} levels from it."), uneven
     # Paper the threshold takes for ink, clearly off the paper's level (not the ringing of an upscaled edge)
     off = max(params.blank.min_levels, params.clean.taken_noise * seen.noise)
     beyond = np.abs(gray.astype(np.float32) - np.float32(seen.paper)) >= off
     taken = float(np.count_nonzero(ink & beyond & paper)) / ink.size
     if taken > params.clean.paper_taken_share:
-        return False, (f"The threshold takes paper away from the ink for ink ({taken:.1%} of the picture: texture, "
-                       "grain or a faint shadow).")
-    mask = ink.astype(np.uint8)
+        return (f"The threshold takes paper away from the ink for ink ({taken:.1%} of the picture: texture, "
+                "grain or a faint shadow)."), uneven
+    return None, uneven
+
+
+def _shape_reason(mask: np.ndarray, *, numbers: bool, params: Params) -> str | None:
+    """What in the ink's shape says the picture is not clean (None: nothing). ``mask`` is (H, W) uint8."""
     if _cut_desk_strips(mask, params=params) is not mask:
-        return False, "A strip of ink runs along a side of the picture at an even depth (a desk or a shadow's band)."
+        return "A strip of ink runs along a side of the picture at an even depth (a desk or a shadow's band)."
     comps = _components(mask)
     sizeable = [i for i in range(1, comps.count) if comps.area(i) >= params.locate.min_speck_area]
     if not sizeable:
-        return False, "No blob of ink stands out."
+        return "No blob of ink stands out."
     largest = max(sizeable, key=comps.area)
     floor = params.locate.speck_share_of_largest * comps.area(largest)
     pieces = [i for i in sizeable if comps.area(i) >= floor]
     box = comps.box(largest)
     width = comps.stroke_width(largest)
     if width > params.clean.stroke_share * max(box.w, box.h):
-        return False, "The largest patch of ink is solid, not strokes (a sheet, a desk or a shadow?)."
+        return "The largest patch of ink is solid, not strokes (a sheet, a desk or a shadow?)."
     # A thick band along a long side: a shadow's or a desk's edge. In a tight crop (ink on all four sides) a bold
     # stroke runs along a side as well: a "1" is as wide as its crop.
     sides = np.array([mask.shape[1], mask.shape[1], mask.shape[0], mask.shape[0]], np.float64)
@@ -195,23 +214,21 @@ def clean_reason(gray: np.ndarray, ink: np.ndarray, seen: Look, *, numbers: bool
     tight = bool(mask[0].any() and mask[-1].any() and mask[:, 0].any() and mask[:, -1].any())
     thick = width > params.clean.band_stroke_share * max(box.w, box.h)
     if not tight and thick and along.max() >= params.desk.band_side_share:
-        return False, "A thick patch of ink runs along a whole side of the picture (a shadow's or a desk's edge)."
+        return "A thick patch of ink runs along a whole side of the picture (a shadow's or a desk's edge)."
     holes = _holes(comps.labels[box.slices] == largest)
     if holes > params.clean.max_holes:
-        return False, f"The largest patch of ink surrounds {holes} pieces of paper (a digit has at most two loops)."
+        return f"The largest patch of ink surrounds {holes} pieces of paper (a digit has at most two loops)."
     if not numbers:
         reach = params.locate.near_factor * max(box.w, box.h)
         far = [i for i in pieces if i != largest and _gap(comps.box(i), box) > reach]
         if far:
             patches = f"{len(far)} more patch{'es' if len(far) > 1 else ''}"
-            return False, f"Besides the digit, {patches} of ink lie away from it."
+            return f"Besides the digit, {patches} of ink lie away from it."
     if _find_rule_lines(mask, params=params) is not None:
-        return False, "Long straight lines cross the picture (ruled or squared paper)."
+        return "Long straight lines cross the picture (ruled or squared paper)."
     if len(_without_marks(comps, pieces, numbers=numbers, params=params)[0]) < len(pieces):
-        return False, "A box, circle or underline is drawn round the ink."
-    what = "one row of digits" if numbers else "one blob of ink"
-    return True, (f"A clean picture: even paper (within {uneven:.0f} grey levels), ink {seen.contrast:.0f} levels from "
-                  f"it, {what}. No sheet, desk, shadow, ruled lines or marks to correct: the textbook's steps read it.")
+        return "A box, circle or underline is drawn round the ink."
+    return None
 
 
 def _paper_far_from_ink(gray: np.ndarray, seen: Look, *, params: Params) -> np.ndarray:

@@ -23,6 +23,27 @@ def _padding_before(padding: str, size: int, kernel: int, stride: int, dilation:
     return max((out - 1) * stride + effective - size, 0) // 2
 
 
+def _patch(layer_in: np.ndarray, origin: tuple[int, int], size: tuple[int, int], dilation: tuple[int, int]
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """The input values under the kernel: ``(patch (kh, kw, C) float32, padded (kh, kw) bool)``.
+
+    ``layer_in`` is (H, W, C); ``origin`` the top-left input position the kernel covers (negative inside the
+    padding); a position outside the input is padding, read as 0 and marked in ``padded``.
+    """
+    (top, left), (kh, kw), (dil_h, dil_w) = origin, size, dilation
+    in_h, in_w = layer_in.shape[:2]
+    patch = np.zeros((kh, kw, layer_in.shape[2]), np.float32)
+    padded = np.ones((kh, kw), bool)
+    for i in range(kh):
+        r = top + i * dil_h
+        for j in range(kw):
+            c = left + j * dil_w
+            if 0 <= r < in_h and 0 <= c < in_w:
+                patch[i, j] = layer_in[r, c]
+                padded[i, j] = False
+    return patch, padded
+
+
 def conv_arithmetic(model: keras.Model, x: np.ndarray, *, layer: str, row: int, col: int, channel: int) -> ConvStep:
     """The multiply-and-add behind one value of a Conv2D feature map.
 
@@ -74,15 +95,7 @@ def conv_arithmetic(model: keras.Model, x: np.ndarray, *, layer: str, row: int, 
     in_h, in_w = layer_in.shape[:2]
     top = row * stride_h - _padding_before(conv.padding, in_h, kh, stride_h, dil_h)
     left = col * stride_w - _padding_before(conv.padding, in_w, kw, stride_w, dil_w)
-    patch = np.zeros((kh, kw, in_per_group), np.float32)
-    padded = np.ones((kh, kw), bool)
-    for i in range(kh):
-        r = top + i * dil_h
-        for j in range(kw):
-            c = left + j * dil_w
-            if 0 <= r < in_h and 0 <= c < in_w:
-                patch[i, j] = layer_in[r, c, in_slice]
-                padded[i, j] = False
+    patch, padded = _patch(layer_in[..., in_slice], (top, left), (kh, kw), (dil_h, dil_w))
 
     kernel = kernel_all[..., channel].copy()
     products = patch * kernel
