@@ -4,7 +4,7 @@ The digit is the one drawn or uploaded last (or a test image picked here); the m
 in the sidebar, shipped or trained in this session. Six tabs: the layers and the digit's path through
 them, the learned filters, the feature maps, one convolution worked out by hand, where the network
 looks (Grad-CAM / saliency) and the final layers. Only the open tab is computed, and the heavy arrays
-are cached once per model and input (``hdr_app.look_inside_ui``).
+are cached once per model and input (``hdr_app.visualize.cache``; the tabs are ``hdr_app.visualize.tabs``).
 """
 
 from __future__ import annotations
