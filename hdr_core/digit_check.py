@@ -109,7 +109,6 @@ class DigitChecker:
         self._lite = LitePredictor(flat, CLASS_NAMES)
         self.params = DigitCheckParams() if params is None else params
         self.card = dict(card or {})
-        self._lock = threading.Lock()
 
     @classmethod
     def from_dir(cls, folder: str | os.PathLike | None = None, params: DigitCheckParams | None = None
@@ -154,8 +153,7 @@ class DigitChecker:
             raise ValueError(f"images must have shape (N, 28, 28), got {images.shape}")
         if len(images) == 0:
             return np.zeros(0, np.float32)
-        with self._lock:
-            return self._lite.predict_proba(images)[:, 1].astype(np.float32)
+        return self._lite.predict_proba(images)[:, 1].astype(np.float32)  # LiteRT's predictor locks itself
 
     def check(self, image28: np.ndarray) -> DigitCheck:
         """The verdict on one (28, 28) float picture in [0, 1] (ink bright on black)."""
@@ -163,16 +161,17 @@ class DigitChecker:
 
 
 _default: DigitChecker | None = None
+_default_missing = False  # tried once and not there: the pages read as before, without asking every stroke again
 _default_lock = threading.Lock()
 
 
 def default_checker() -> DigitChecker | None:
     """The shipped digit check, loaded once per process; None (the pages then skip the check) when missing."""
-    global _default
+    global _default, _default_missing
     with _default_lock:
-        if _default is None:
+        if _default is None and not _default_missing:
             try:
                 _default = DigitChecker.from_dir()
             except (ModelError, OSError, ValueError):
-                return None
+                _default_missing = True
         return _default
