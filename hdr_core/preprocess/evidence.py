@@ -223,7 +223,7 @@ def _shape_reason(mask: np.ndarray, *, numbers: bool, params: Params) -> str | N
         far = [i for i in pieces if i != largest and _gap(comps.box(i), box) > reach]
         if far:
             patches = f"{len(far)} more patch{'es' if len(far) > 1 else ''}"
-            return f"Besides the digit, {patches} of ink lie away from it."
+            return f"Besides the digit, {patches} of ink {'lie' if len(far) > 1 else 'lies'} away from it."
     if _find_rule_lines(mask, params=params) is not None:
         return "Long straight lines cross the picture (ruled or squared paper)."
     if len(_without_marks(comps, pieces, numbers=numbers, params=params)[0]) < len(pieces):

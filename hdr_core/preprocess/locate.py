@@ -103,16 +103,33 @@ def locate_digit(ink: np.ndarray, *, params: Params) -> Located | None:
 
 
 def locate_blob(ink: np.ndarray, *, params: Params) -> Located | None:
-    """The textbook's locating, for a clean picture: the blob of ink and the pieces near it (a 5's bar),
-    specks dropped; nothing erased, joined or cut. ``ink``: (H, W) bool. None when there is no ink."""
+    """The textbook's locating, for a clean picture: all its ink but specks and neighbours' bits.
+
+    ``ink``: (H, W) bool. None when there is no ink. The picture was judged clean (``clean_reason``)
+    because no piece of ink lies away from the digit, so every piece that is not a speck belongs to it
+    (a 5's bar, a faint stroke broken in two, a piece cut by the edge of a tight crop), unless it is a
+    bit of a neighbouring digit: cut by the picture's edge, clear of the digit's largest piece and
+    smaller than ``params.locate.piece_min_share_at_border`` of it. Nothing is erased, joined or cut.
+    """
     mask = ink.astype(np.uint8)
     comps = _components(mask)
     sizeable = [i for i in range(1, comps.count) if comps.area(i) >= params.locate.min_speck_area]
-    candidates = _drop_specks(comps, sizeable, params=params)
-    if not candidates:
+    pieces = _drop_specks(comps, sizeable, params=params)
+    if not pieces:
         return None
-    keep, box = _assemble_digit(comps, candidates, mask.shape, params=params)
-    dropped = {"speck": comps.count - 1 - len(candidates), "piece away from the digit": len(candidates) - len(keep)}
+    main = max(pieces, key=comps.area)
+    small = params.locate.piece_min_share_at_border * comps.area(main)
+    keep = [
+        i for i in pieces
+        if i == main
+        or not _touches_border(comps.box(i), mask.shape)
+        or comps.area(i) >= small
+        or _gap(comps.box(main), comps.box(i)) == 0
+    ]
+    box = comps.box(main)
+    for i in keep:
+        box = box.union(comps.box(i))
+    dropped = {"speck": comps.count - 1 - len(pieces), "piece of a neighbour cut by the edge": len(pieces) - len(keep)}
     return Located(lines=None, erased=mask, joined=mask, join_side=0, stripped=mask, ink=_labels_mask(comps, keep),
                    box=box, dropped={kind: count for kind, count in dropped.items() if count})
 

@@ -144,6 +144,7 @@ def _left_out(dropped: dict[str, int]) -> str:
         "box or circle": "boxes or circles",
         "underline": "underlines",
         "piece away from the digit": "pieces away from the digit",
+        "piece of a neighbour cut by the edge": "pieces of neighbours cut by the edge",
         "faint piece": "faint pieces",
         "dot or dash": "dots or dashes",
     }

@@ -138,6 +138,31 @@ def test_a_digit_in_two_pieces_on_clean_paper_is_read_whole_without_joining():
     assert iou(result.box, box) > 0.9
 
 
+@pytest.mark.parametrize("ink, paper", [(30, 235), (235, 30)], ids=["dark-on-light", "light-on-dark"])
+@pytest.mark.parametrize("cut", [0.3, 0.5, 0.75])
+def test_a_tight_crop_of_a_digit_in_two_pieces_keeps_both_though_both_touch_the_edge(ink, paper, cut):
+    """In a tight crop every piece of the digit touches the picture's edge, as a neighbour's bit cut by the
+    edge does; on a clean picture only a small piece clear of the digit is taken for a neighbour's."""
+    mask = digit_mask("5", size=(200, 170), scale=5, thickness=12)
+    box = box_of(mask)
+    row = box.y + int(cut * box.h)
+    mask[row:row + 8] = False  # a gap across the digit
+    mask = tight(mask)
+    result = pp.preprocess(render(mask, ink, paper))
+    assert result.reading.startswith("A clean picture"), result.reading
+    assert iou(result.box, box_of(mask)) > 0.95, result.trace[-2].reason
+
+
+def test_a_neighbours_bit_cut_by_the_edge_of_a_clean_crop_is_left_out():
+    mask = tight(digit_mask("2", size=(160, 160), scale=3, thickness=7), margin=12)
+    picture = render(mask, 30, 230)
+    picture[30:50, -5:] = 30  # the next digit's stroke, cut by the crop's right edge
+    result = pp.preprocess(picture)
+    assert result.reading.startswith("A clean picture"), result.reading
+    assert result.box == box_of(mask)
+    assert "1 piece of a neighbour cut by the edge" in result.trace[-2].reason
+
+
 # --------------------------------------------------------------------------------------------------
 # Each corrective stage runs on its evidence, and only then
 # --------------------------------------------------------------------------------------------------
