@@ -85,8 +85,7 @@ def _sheet_in(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """The sheet in a work copy (see ``SheetParams``): its pixels' columns and rows, and its
     outline as an OpenCV contour; None when the bright part of ``small`` is not a sheet. ``straight``:
-    the further tests for a dark sheet, looked for on an inverted copy: no longer than
-    ``params.sheet.max_aspect`` however it is turned, with marks on ``params.sheet.dark_marks`` of it."""
+    the further test for a dark sheet, looked for on an inverted copy: marks on ``params.sheet.dark_marks`` of it."""
     _, bright = cv2.threshold(small, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     if _edge(bright).mean() > 1 - params.sheet.desk_edge_share:
         return None
@@ -133,12 +132,11 @@ def _sheet_in(
     polygon = cv2.approxPolyDP(hull_points, params.sheet.slack * cv2.arcLength(hull_points, True), True)
     if len(polygon) > params.sheet.corners:
         return None
-    if straight:
-        turned_short, turned_long = sorted(cv2.minAreaRect(outline)[1])
-        if turned_long > params.sheet.max_aspect * max(turned_short, 1.0):
-            return None
-        if np.count_nonzero(holes) < params.sheet.dark_marks * area:
-            return None
+    turned_short, turned_long = sorted(cv2.minAreaRect(outline)[1])
+    if turned_long > params.sheet.max_aspect * max(turned_short, 1.0):
+        return None  # long and thin however it is turned: a bold stroke filling its crop, not a sheet
+    if straight and np.count_nonzero(holes) < params.sheet.dark_marks * area:
+        return None  # a dark sheet with no chalk on it
     return xs, ys, outline
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from hdr_core import preprocess as pp
 
-from .drawing import digit_mask, render, sheet_on_desk
+from .drawing import digit_mask, encode, render, sheet_on_desk
 
 
 @pytest.mark.parametrize("text", ["4", "7", "0"])
@@ -123,3 +124,18 @@ def test_a_sheet_filling_the_picture_or_a_vignetted_one_is_not_cropped():
     gray = np.clip(gray, 0, 255).astype(np.uint8)
     assert pp.find_page(gray) is None
     assert pp.preprocess(gray).page is None
+
+
+@pytest.mark.parametrize("width", [14, 22, 30])
+@pytest.mark.parametrize("flip", [False, True], ids=["leaning-left", "leaning-right"])
+def test_a_bold_slanted_one_filling_its_crop_is_read_not_taken_for_a_sheet(width, flip):
+    """Light on dark and cropped tight, a bold "1" at a slant is a straight-sided bright region on a darker
+    ground, like a sheet on a desk; but it is long and thin however it is turned, and paper is not. Taken for a
+    sheet, it was cropped to and found empty: "no ink found"."""
+    picture = np.full((160, 90), 20, np.uint8)
+    cv2.line(picture, (90, -10), (0, 170), 235, width, cv2.LINE_AA)
+    if flip:
+        picture = np.ascontiguousarray(picture[:, ::-1])
+    result = pp.preprocess(encode(picture, "JPEG", quality=70))
+    assert result.page is None, result.reading
+    assert result.box.h > 140  # the whole stroke
