@@ -56,6 +56,19 @@ def test_a_uniform_picture_and_noise_are_blank(picture):
     assert not look(picture, params=pp.Params()).structure
 
 
+@pytest.mark.parametrize("text", ["8", "0", "3"])
+@pytest.mark.parametrize("ink, paper", [(0, 255), (255, 0)], ids=["dark-on-light", "light-on-dark"])
+def test_a_small_picture_dense_with_soft_strokes_is_not_blank(text, ink, paper):
+    """A postal digit saved 16 px square: averaged over 3x3 pixels, nearly every pixel pair is a ramp, which
+    must not pass for noise that drowns the digit ("no ink found")."""
+    mask = digit_mask(text, size=(240, 220), scale=6, thickness=24)
+    soft = cv2.GaussianBlur(mask[box_of(mask).slices].astype(np.float32), (0, 0), 8)
+    small = cv2.resize(soft, (16, 16), interpolation=cv2.INTER_AREA) / soft.max()
+    result = pp.preprocess(np.clip(paper + (ink - paper) * small, 0, 255).astype(np.uint8))
+    assert result.box.w >= 12 and result.box.h >= 12
+    assert result.model_input.max() > 0.9
+
+
 def test_noise_level_is_measured_against_neighbours():
     rng = np.random.default_rng(3)
     noisy = np.clip(rng.normal(128, 10, (300, 300)), 0, 255).astype(np.uint8)
