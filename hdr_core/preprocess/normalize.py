@@ -50,10 +50,15 @@ def _reshape_strokes(mask: np.ndarray, width: float, change: float, *, params: P
         distance = cv2.distanceTransform(1 - padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
         grown = distance <= radius
         return _crop_to_ink(grown).astype(np.float32)
-    radius = min(-change / 2, params.normalize.max_thinning_share * width)
+    share = params.normalize.max_thinning_share
+    radius = min(-change / 2, share * width)
     padded = np.pad(mask, 1).astype(np.uint8)
     distance = cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    thinned = distance > radius
+    # Each stroke is thinned by at most its own share: a thin stroke joined to a thick one (a 6's stem on its
+    # bold loop) keeps its core. A pixel's stroke is as wide as twice the largest distance within reach.
+    reach = 2 * int(np.ceil(radius / (2 * share))) + 1
+    local = cv2.dilate(distance, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach)))
+    thinned = distance > np.minimum(radius, share * 2 * local)
     if np.count_nonzero(thinned) < 0.3 * np.count_nonzero(mask):
         return mask.astype(np.float32)  # thinning would erase the digit: keep it as it is
     return _crop_to_ink(thinned).astype(np.float32)
