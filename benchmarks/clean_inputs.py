@@ -14,8 +14,11 @@ both fed to the same model, in the same run. One JSON line per kind, then the to
     HDR_DATA_DIR=../shared/data python benchmarks/clean_inputs.py [--n 2000] [--model models/hdr-accurate.keras]
 
 Kinds: ``tight`` (PNG, either polarity), ``faint``, ``jpeg`` (quality 40-90), ``margin`` (a frame of 4-20%
-of the digit's size round it). A picture the project rejects counts as wrong. Every picture is seeded,
-so two runs print the same figures. This is a measurement, not a test: it reads MNIST through
+of the digit's size round it), each of ``--n`` digits in turn; and ``small``: another ``n / 4`` digits
+cropped tight and saved *smaller* than MNIST's own 28 px, 14-24 px on the long side, as postal digits
+and thumbnails are (drawn from their own digits and seed, so adding the kind left the other four's
+pictures as they were). A picture the project rejects counts as wrong. Every picture is seeded, so two
+runs print the same figures. This is a measurement, not a test: it reads MNIST through
 ``HDR_DATA_DIR``; ``tests/hdr_core/preprocess/test_clean_inputs.py`` checks a small sample of the same kinds.
 """
 
@@ -38,7 +41,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-KINDS = ("tight", "faint", "jpeg", "margin")
+UPSCALED = ("tight", "faint", "jpeg", "margin")
+KINDS = (*UPSCALED, "small")
 
 
 def clean_picture(digit: np.ndarray, kind: str, rng: np.random.Generator) -> tuple[bytes, str]:
@@ -49,9 +53,14 @@ def clean_picture(digit: np.ndarray, kind: str, rng: np.random.Generator) -> tup
     rows, cols = np.flatnonzero(digit.max(axis=1) > 0), np.flatnonzero(digit.max(axis=0) > 0)
     margin = int(rng.integers(0, 4))
     crop = np.pad(digit[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], margin).astype(np.float32) / 255
-    factor = float(rng.uniform(2, 8))
-    size = (max(1, round(crop.shape[1] * factor)), max(1, round(crop.shape[0] * factor)))
-    big = np.clip(cv2.resize(crop, size, interpolation=cv2.INTER_CUBIC), 0, 1)
+    if kind == "small":
+        factor = float(rng.uniform(14, 24)) / max(crop.shape)
+        size = (max(1, round(crop.shape[1] * factor)), max(1, round(crop.shape[0] * factor)))
+        big = np.clip(cv2.resize(crop, size, interpolation=cv2.INTER_AREA), 0, 1)
+    else:
+        factor = float(rng.uniform(2, 8))
+        size = (max(1, round(crop.shape[1] * factor)), max(1, round(crop.shape[0] * factor)))
+        big = np.clip(cv2.resize(crop, size, interpolation=cv2.INTER_CUBIC), 0, 1)
     if kind == "margin":
         frame = max(1, round(float(rng.uniform(0.04, 0.2)) * max(big.shape)))
         big = np.pad(big, frame)
@@ -96,7 +105,8 @@ def textbook(gray: np.ndarray) -> np.ndarray:
 
 
 def pictures(n: int, seed: int = 0) -> list[tuple[str, int, bytes, str]]:
-    """``n`` MNIST test digits (evenly spread over the set), kinds in turn: ``(kind, label, bytes, suffix)``."""
+    """``n`` MNIST test digits (evenly spread over the set), the ``UPSCALED`` kinds in turn, then ``n // 4``
+    other digits (half way between those) saved ``small``: ``(kind, label, bytes, suffix)``."""
     from hdr_core.data import load_dataset
 
     mnist = load_dataset("mnist")
@@ -104,9 +114,14 @@ def pictures(n: int, seed: int = 0) -> list[tuple[str, int, bytes, str]]:
     step = max(1, len(mnist.x_test) // n)
     out = []
     for k, index in enumerate(range(0, step * n, step)):
-        kind = KINDS[k % len(KINDS)]
+        kind = UPSCALED[k % len(UPSCALED)]
         data, suffix = clean_picture(mnist.x_test[index], kind, rng)
         out.append((kind, int(mnist.y_test[index]), data, suffix))
+    small_rng = np.random.default_rng(seed + 1)
+    small_step = max(1, len(mnist.x_test) // max(1, n // 4))
+    for index in range(small_step // 2, len(mnist.x_test), small_step)[: n // 4]:
+        data, suffix = clean_picture(mnist.x_test[index], "small", small_rng)
+        out.append(("small", int(mnist.y_test[index]), data, suffix))
     return out
 
 
