@@ -16,7 +16,7 @@ from ..constants import MAX_IMAGE_PIXELS
 from ..errors import ImageError
 from .params import DEFAULT_PARAMS, Params
 
-MIN_IMAGE_SIDE = 8  # smaller images cannot hold a recognisable digit (MNIST itself is 28x28)
+MIN_IMAGE_SIDE = 8  # a shorter long side cannot hold a recognisable digit (MNIST's is 28); a tight 1 may be narrower
 
 
 SUPPORTED_FORMATS = "PNG, JPEG, WebP, BMP, TIFF or GIF"
@@ -125,7 +125,7 @@ def load_image(
     ------
     ImageError
         Empty, truncated or corrupt file; not an image (the message says what it looks like); too
-        large; smaller than 8x8 pixels; animated (several frames).
+        large; under 8 pixels on its long side; animated (several frames).
     """
     params = DEFAULT_PARAMS if params is None else params
     if max_pixels <= 0:
@@ -202,10 +202,10 @@ def _open_checked(data: bytes, name: str, max_pixels: int) -> Image.Image:
                 f"{name} is {width}x{height} pixels ({width * height:,}), more than the {max_pixels:,} "
                 "allowed. Resize or crop it around the digit and try again."
             )
-        if min(width, height) < MIN_IMAGE_SIDE:
+        if max(width, height) < MIN_IMAGE_SIDE:
             raise ImageError(
                 f"{name} is only {width}x{height} pixels: too small to hold a digit. "
-                f"Use an image of at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE} pixels (28x28 or more is best)."
+                f"Use an image at least {MIN_IMAGE_SIDE} pixels long (28x28 or more is best)."
             )
         try:
             frames = int(getattr(image, "n_frames", 1))

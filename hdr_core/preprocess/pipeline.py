@@ -80,10 +80,10 @@ def _front(image, threshold: str, *, numbers: bool = False, params: Params) -> _
     if isinstance(image, (str, Path, bytes, bytearray, memoryview)) or hasattr(image, "read"):
         image = load_image(image, params=params)
     original = _as_uint8_image(image)
-    if min(original.shape[:2]) < MIN_IMAGE_SIDE:
+    if max(original.shape[:2]) < MIN_IMAGE_SIDE:  # a tight crop of a "1" may be only a few pixels wide
         raise ImageError(
             f"The image is only {original.shape[1]}x{original.shape[0]} pixels: too small to hold a digit. "
-            f"Use at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE} pixels."
+            f"Use an image at least {MIN_IMAGE_SIDE} pixels long."
         )
     loaded = trace.loaded(original)
     gray, how = _grayscale(original, params=params)

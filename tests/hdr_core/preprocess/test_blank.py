@@ -52,6 +52,6 @@ def test_blank_file_is_reported():
 
 def test_preprocess_rejects_tiny_arrays_and_bad_methods():
     with pytest.raises(ImageError, match="too small"):
-        pp.preprocess(np.zeros((4, 30), np.uint8))
+        pp.preprocess(np.zeros((4, 7), np.uint8))
     with pytest.raises(ValueError, match="threshold method must be one of"):
         pp.preprocess(np.zeros((30, 30), np.uint8), threshold="sauvola")

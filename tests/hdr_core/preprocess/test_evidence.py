@@ -11,7 +11,7 @@ from hdr_core import preprocess as pp
 from hdr_core.errors import BlankImageError
 from hdr_core.preprocess.evidence import look, noise_level
 
-from .drawing import _desk_along_left_and_bottom, assert_model_input, box_of, digit_mask, iou, render, shadowed
+from .drawing import _desk_along_left_and_bottom, assert_model_input, box_of, digit_mask, encode, iou, render, shadowed
 
 TEXTBOOK = {"load", "grayscale", "threshold", "invert", "clean", "locate", "normalize"}
 
@@ -219,3 +219,15 @@ def test_paper_texture_the_threshold_takes_for_ink_is_evidence():
     result = pp.preprocess(picture)
     assert not result.reading.startswith("A clean picture")
     assert iou(result.box, box_of(mask)) > 0.8
+
+
+@pytest.mark.parametrize("width", [2, 3, 5])
+@pytest.mark.parametrize("ink, paper", [(20, 240), (240, 20)], ids=["dark-on-light", "light-on-dark"])
+def test_a_tight_one_saved_only_a_few_pixels_wide_is_read(width, ink, paper):
+    """A "1" cropped tight and saved small (a postal digit, a thumbnail) is narrower than 8 px: not "too small"."""
+    mask = np.zeros((18, width), bool)
+    mask[:, width // 2 - (width > 3): width // 2 + 1] = True
+    for picture in (render(mask, ink, paper), render(mask, ink, paper)[:, :, None].repeat(3, axis=2)):
+        result = pp.preprocess(pp.load_image(encode(picture, "PNG")))
+        assert result.box.h >= 17
+        assert result.model_input.max() > 0.9
