@@ -47,8 +47,9 @@ def test_faint_ink_ten_gray_levels_from_the_paper_is_read(paper, ink):
         np.clip(np.random.default_rng(0).normal(128, 20, (150, 150)), 0, 255).astype(np.uint8),  # sensor noise
         np.random.default_rng(1).integers(0, 256, (90, 120), dtype=np.uint8),  # noise over the whole range
         np.clip(np.random.default_rng(2).normal(230, 2, (200, 160)), 0, 255).astype(np.uint8),  # paper grain
+        np.random.default_rng(4).integers(0, 256, (16, 16), dtype=np.uint8),  # noise as small as a postal digit
     ],
-    ids=["uniform", "noise", "full-range-noise", "paper-grain"],
+    ids=["uniform", "noise", "full-range-noise", "paper-grain", "small-noise"],
 )
 def test_a_uniform_picture_and_noise_are_blank(picture):
     with pytest.raises(BlankImageError, match="No ink found"):
