@@ -109,7 +109,7 @@ def _rule_lines_to_erase(
         reach = None if within is None else np.count_nonzero(within, axis=1 if horizontal else 0)
         lines, thin = _rule_lines(mask, horizontal=horizontal, reach=reach, params=params)
         if thin.any():
-            found.append((_components(lines), thin, horizontal))
+            found.append((_line_components(lines, horizontal, params=params), thin, horizontal))
     if not found:
         return None
     exact = mask if exact is None else exact
@@ -168,6 +168,14 @@ def _rule_lines_to_erase(
     if len(found) == 2 and erase.any():
         erase |= _left_at_crossings(mask, erase, found[0][0], found[1][0])
     return (erase, max(erased)) if max(erased) >= least and erase.any() else None
+
+
+def _line_components(lines: np.ndarray, horizontal: bool, *, params: Params) -> _Components:
+    """The lines of ``lines`` ((H, W) uint8, from ``_rule_lines``) as components, each bridged along over gaps
+    of ``params.lines.line_gap`` of the picture's length, as they were found: a dotted line is one line."""
+    gap = max(1, round(params.lines.line_gap * lines.shape[1 if horizontal else 0]))
+    along = (2 * gap + 1, 1) if horizontal else (1, 2 * gap + 1)
+    return _components(cv2.dilate(lines, cv2.getStructuringElement(cv2.MORPH_RECT, along)))
 
 
 def _left_at_crossings(mask: np.ndarray, erase: np.ndarray, level: _Components, upright: _Components) -> np.ndarray:
@@ -260,9 +268,11 @@ def _rule_lines(
     def kernel(along: int, thick: int) -> np.ndarray:  # OpenCV sizes are (width, height)
         return cv2.getStructuringElement(cv2.MORPH_RECT, (along, thick) if horizontal else (thick, along))
 
-    thickened = cv2.dilate(small, kernel(1, 2 * tilt + 1))
-    runs = cv2.morphologyEx(thickened, cv2.MORPH_OPEN, kernel(run, 1)) & small
-    comps = _components(runs)
+    # Thickened across (a photo's lines tilt a little) and bridged along over gaps of a few pixels: a pale
+    # line that the contrast cut or the noise left dotted is still one line.
+    gap = max(1, round(params.lines.line_gap * length))
+    thickened = cv2.dilate(small, kernel(2 * gap + 1, 2 * tilt + 1))
+    comps = _components(cv2.morphologyEx(thickened, cv2.MORPH_OPEN, kernel(run, 1)))
     extents = {i: comps.box(i).w if horizontal else comps.box(i).h for i in range(1, comps.count)}
     if reach is None:
         spans = [i for i, extent in extents.items() if extent >= params.lines.rule_span * length]
@@ -272,7 +282,7 @@ def _rule_lines(
         spans = [i for i, extent in extents.items() if extent >= params.lines.rule_span * reach[at[i]] * scale]
     if not spans:
         return nothing, nothing
-    found = _labels_mask(comps, spans).astype(np.uint8)
+    found = (_labels_mask(comps, spans) & (small > 0)).astype(np.uint8)
     if scale < 1:
         found = cv2.resize(found, (width, height), interpolation=cv2.INTER_NEAREST)
         block = int(np.ceil(1 / scale)) + 1

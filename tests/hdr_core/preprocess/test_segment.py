@@ -300,3 +300,22 @@ def test_segment_real_number_boxed_or_underlined(data_file, mark):
 def test_real_numbers_read_as_one_digit_are_flagged(data_file, relative, digits):
     image = pp.load_image(data_file(relative))
     assert pp.digits_left_out(image, pp.preprocess(image)) == digits
+
+
+@pytest.mark.parametrize("line_level", [160, 165, 170, 175, 180])
+def test_segment_reads_a_number_sitting_on_pale_ruled_lines_the_noise_left_dotted(line_level):
+    # Pale printed lines, about as far from the paper as the contrast a pixel needs to count as ink: with a
+    # little noise, part of each line's pixels pass and part do not, so each line comes out dotted. A dotted
+    # line is still a line; left in, its bits joined the digits sitting on it or were read as digits of their own.
+    ink = np.zeros((300, 700), np.uint8)
+    cv2.putText(ink, "3580", (60, 200), cv2.FONT_HERSHEY_SIMPLEX, 4, 255, 9, cv2.LINE_AA)
+    text = box_of(ink > 127)
+    paper = np.full(ink.shape, 232, np.uint8)
+    for y in range(text.y + text.h - 1 - 3 * 70, 300, 70):  # the digits sit on a line, as they are written
+        cv2.line(paper, (0, y), (699, y), line_level, 2)
+    photo = np.where(ink > 127, 40, paper).astype(np.float64)
+    photo = np.clip(photo + np.random.default_rng(3).normal(0, 6, photo.shape), 0, 255).astype(np.uint8)
+    result = pp.segment(photo)
+    assert result.rows == ((0, 1, 2, 3),)
+    for digit in result.digits:
+        assert digit.box.y >= text.y - 4 and digit.box.y + digit.box.h <= text.y + text.h + 4
