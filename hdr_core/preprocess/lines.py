@@ -109,7 +109,7 @@ def _rule_lines_to_erase(
         reach = None if within is None else np.count_nonzero(within, axis=1 if horizontal else 0)
         lines, thin = _rule_lines(mask, horizontal=horizontal, reach=reach, params=params)
         if thin.any():
-            found.append((_line_components(lines, horizontal, params=params), thin, horizontal))
+            found.append((_line_components(lines, horizontal, bridge=within is None, params=params), thin, horizontal))
     if not found:
         return None
     exact = mask if exact is None else exact
@@ -170,9 +170,11 @@ def _rule_lines_to_erase(
     return (erase, max(erased)) if max(erased) >= least and erase.any() else None
 
 
-def _line_components(lines: np.ndarray, horizontal: bool, *, params: Params) -> _Components:
+def _line_components(lines: np.ndarray, horizontal: bool, *, bridge: bool, params: Params) -> _Components:
     """The lines of ``lines`` ((H, W) uint8, from ``_rule_lines``) as components, each bridged along over gaps
     of ``params.lines.line_gap`` of the picture's length, as they were found: a dotted line is one line."""
+    if not bridge:
+        return _components(lines)
     gap = max(1, round(params.lines.line_gap * lines.shape[1 if horizontal else 0]))
     along = (2 * gap + 1, 1) if horizontal else (1, 2 * gap + 1)
     return _components(cv2.dilate(lines, cv2.getStructuringElement(cv2.MORPH_RECT, along)))
@@ -270,7 +272,7 @@ def _rule_lines(
 
     # Thickened across (a photo's lines tilt a little) and bridged along over gaps of a few pixels: a pale
     # line that the contrast cut or the noise left dotted is still one line.
-    gap = max(1, round(params.lines.line_gap * length))
+    gap = max(1, round(params.lines.line_gap * length)) if reach is None else 0
     thickened = cv2.dilate(small, kernel(2 * gap + 1, 2 * tilt + 1))
     comps = _components(cv2.morphologyEx(thickened, cv2.MORPH_OPEN, kernel(run, 1)))
     extents = {i: comps.box(i).w if horizontal else comps.box(i).h for i in range(1, comps.count)}
