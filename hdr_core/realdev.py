@@ -173,7 +173,7 @@ def score_real_dev(predict_proba: Callable[[np.ndarray], np.ndarray], prepared: 
             read = f"error: {multi}"
         else:
             digits = np.asarray(predict_proba(np.stack([d.model_input for d in multi.digits]))).argmax(axis=1)
-            read = "/".join("".join(str(int(digits[i])) for i in row) for row in multi.rows)
+            read = multi.number([int(d) for d in digits])
         report.numbers.append({"path": str(sample.path), "label": sample.label, "read": read,
                                "exact": read == sample.label})
     return report

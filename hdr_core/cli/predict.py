@@ -65,7 +65,7 @@ def _predict_multi(predictor, path: str, threshold: str) -> dict[str, Any]:
             entry["label"] = label
         entry.update(confidence=round(float(row[index]), 6), **check, box=crop.box.as_list())
         digits.append(entry)
-    number = "/".join("".join(labels[i] for i in row) for row in segmented.rows)
+    number = segmented.number(labels)
     steps = [stage.as_dict() for stage in segmented.trace]
     return {"path": path, "number": number, "digits": digits, "steps": steps, "reading": segmented.reading}
 

@@ -104,12 +104,13 @@ def _rule_lines_to_erase(
     the frame it covers and ``exact`` the mask turned pixel for pixel, on which strokes and lines are
     measured."""
     height, width = mask.shape
+    bridge = within is None  # a levelled picture's lines must agree on a tilt instead (a bold 3's arcs bridged do)
     found = []
     for horizontal in (True, False):
         reach = None if within is None else np.count_nonzero(within, axis=1 if horizontal else 0)
-        lines, thin = _rule_lines(mask, horizontal=horizontal, reach=reach, params=params)
+        lines, thin = _rule_lines(mask, horizontal=horizontal, reach=reach, bridge=bridge, params=params)
         if thin.any():
-            found.append((_line_components(lines, horizontal, bridge=within is None, params=params), thin, horizontal))
+            found.append((_line_components(lines, horizontal, bridge=bridge, params=params), thin, horizontal))
     if not found:
         return None
     exact = mask if exact is None else exact
@@ -175,9 +176,14 @@ def _line_components(lines: np.ndarray, horizontal: bool, *, bridge: bool, param
     of ``params.lines.line_gap`` of the picture's length, as they were found: a dotted line is one line."""
     if not bridge:
         return _components(lines)
-    gap = max(1, round(params.lines.line_gap * lines.shape[1 if horizontal else 0]))
-    along = (2 * gap + 1, 1) if horizontal else (1, 2 * gap + 1)
-    return _components(cv2.dilate(lines, cv2.getStructuringElement(cv2.MORPH_RECT, along)))
+    along = _bridging(lines.shape[1 if horizontal else 0], params=params)
+    size = (along, 1) if horizontal else (1, along)  # OpenCV sizes are (width, height)
+    return _components(cv2.dilate(lines, cv2.getStructuringElement(cv2.MORPH_RECT, size)))
+
+
+def _bridging(length: float, *, params: Params) -> int:
+    """How long a kernel along a line of ``length`` pixels bridges the gaps ``params.lines.line_gap`` allows."""
+    return 2 * max(1, round(params.lines.line_gap * length)) + 1
 
 
 def _left_at_crossings(mask: np.ndarray, erase: np.ndarray, level: _Components, upright: _Components) -> np.ndarray:
@@ -243,7 +249,7 @@ def _levelled(mask: np.ndarray, tilt: float) -> tuple[np.ndarray, np.ndarray, np
 
 
 def _rule_lines(
-    mask: np.ndarray, *, horizontal: bool, reach: np.ndarray | None = None, params: Params
+    mask: np.ndarray, *, horizontal: bool, reach: np.ndarray | None = None, bridge: bool = True, params: Params
 ) -> tuple[np.ndarray, np.ndarray]:
     """Straight lines spanning most of the picture one way: ``(lines, thin)``, (H, W) uint8 each.
 
@@ -251,7 +257,8 @@ def _rule_lines(
     pixels where strokes cross a line are left out of it). Lines are found on a copy at most
     ``params.lines.work_side`` pixels long (long kernels are slow on big photos), their pixels at full size.
     ``reach`` ((H,) for level lines, (W,) for upright ones) is how long a line in each row (column)
-    can be, by default the picture's width (height) everywhere.
+    can be, by default the picture's width (height) everywhere. With ``bridge``, gaps of
+    ``params.lines.line_gap`` of a line's length are bridged (a pale line left dotted).
     """
     height, width = mask.shape
     nothing = np.zeros_like(mask)
@@ -272,8 +279,7 @@ def _rule_lines(
 
     # Thickened across (a photo's lines tilt a little) and bridged along over gaps of a few pixels: a pale
     # line that the contrast cut or the noise left dotted is still one line.
-    gap = max(1, round(params.lines.line_gap * length)) if reach is None else 0
-    thickened = cv2.dilate(small, kernel(2 * gap + 1, 2 * tilt + 1))
+    thickened = cv2.dilate(small, kernel(_bridging(length, params=params) if bridge else 1, 2 * tilt + 1))
     comps = _components(cv2.morphologyEx(thickened, cv2.MORPH_OPEN, kernel(run, 1)))
     extents = {i: comps.box(i).w if horizontal else comps.box(i).h for i in range(1, comps.count)}
     if reach is None:

@@ -165,3 +165,8 @@ class MultiPreprocessed(Preprocessed):
 
     digits: tuple[DigitCrop, ...] = ()
     rows: tuple[tuple[int, ...], ...] = ()
+
+    def number(self, labels) -> str:
+        """The number as text: ``labels`` (one string or int per digit, in ``digits``' order) joined row by row,
+        rows separated by ``/`` (as in real-dev's labels): ``"123/45"``."""
+        return "/".join("".join(str(labels[i]) for i in row) for row in self.rows)
