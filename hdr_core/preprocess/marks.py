@@ -8,6 +8,7 @@ import numpy as np
 from .components import _Components, _shrunk_mask
 from .lines import _is_straight
 from .params import Params
+from .results import Box
 
 
 def _enclosers(comps: _Components, indices: list[int], *, numbers: bool = False, params: Params) -> set[int]:
@@ -71,12 +72,16 @@ def _enclosers(comps: _Components, indices: list[int], *, numbers: bool = False,
     return frames
 
 
-def _underlines(comps: _Components, indices: list[int], *, params: Params) -> set[int]:
+def _underlines(comps: _Components, indices: list[int], *, numbers: bool = False, params: Params) -> set[int]:
     """Those of ``indices`` that underline the ink above them: a straight stroke, much wider than tall,
     with nothing beside it in its columns (a 2's base cut off by a shadow's edge has the rest of the 2
-    beside it; a 7's or a 4's bar, the stem), below its row of ink (see ``params.marks.underline_anchor``), clear
-    of that row by ``params.marks.underline_gap`` of its height (a 2's or a 1's detached foot is written closer),
-    and about as wide as the row or wider."""
+    beside it; a 7's or a 4's bar, the stem), below its row of ink (see ``params.marks.underline_anchor``),
+    and about as wide as the row or wider.
+
+    It must lie clear of that row, in every column they share, by ``params.marks.underline_gap`` of the row's
+    height: a 2's or a 1's detached foot is written closer. When reading ``numbers``, a line under
+    ``params.marks.underline_close_digits`` or more digits side by side may lie closer (a foot is under one
+    digit, and a student underlines a number close under it)."""
     boxes = {i: comps.box(i) for i in indices}
     lines = set()
     for i, box in boxes.items():
@@ -89,24 +94,50 @@ def _underlines(comps: _Components, indices: list[int], *, params: Params) -> se
         if not above:
             continue
         biggest = max(comps.area(j) for j in above)
-        anchor = boxes[
-            max(
-                (j for j in above if comps.area(j) >= params.marks.underline_anchor * biggest),
-                key=lambda j: boxes[j].y + boxes[j].h,
-            )
-        ]  # the lowest sizeable piece over it
+        sizeable = [j for j in above if comps.area(j) >= params.marks.underline_anchor * biggest]
+        anchor = boxes[max(sizeable, key=lambda j: boxes[j].y + boxes[j].h)]  # the lowest sizeable piece over it
         row = [j for j in above if boxes[j].y < anchor.y + anchor.h and boxes[j].y + boxes[j].h > anchor.y]
         rest = boxes[row[0]]
         for j in row[1:]:
             rest = rest.union(boxes[j])
+        needed = params.marks.underline_gap * rest.h
+        if numbers and _side_by_side([boxes[j] for j in row if j in sizeable]) >= params.marks.underline_close_digits:
+            needed = 0  # under several digits: lying below them (and apart from them) is enough
         if (
-            box.y >= rest.y + rest.h + params.marks.underline_gap * rest.h
-            and box.w >= params.marks.underline_width * rest.w
+            box.w >= params.marks.underline_width * rest.w
             and sum(comps.area(j) for j in row) >= params.marks.underline_row_ink * comps.area(i)
+            and _clearance(comps, i, row) >= needed
             and _is_straight(comps.labels[box.slices] == i, params=params)
         ):
             lines.add(i)
     return lines
+
+
+def _side_by_side(boxes: list[Box]) -> int:
+    """How many groups the ``boxes`` make when those sharing a column are grouped: digits side by side."""
+    groups, right = 0, -1
+    for box in sorted(boxes, key=lambda b: b.x):
+        if box.x >= right:
+            groups += 1
+        right = max(right, box.x + box.w)
+    return groups
+
+
+def _clearance(comps: _Components, line: int, row: list[int]) -> int:
+    """Rows of paper between component ``line`` and the ink of ``row`` over it: the fewest over the
+    columns they share (a slanted line is measured where it is, not by its box)."""
+    box = comps.box(line)
+    labels = comps.labels[:, box.x : box.x + box.w]
+    own = labels[box.y : box.y + box.h] == line
+    top = np.where(own.any(axis=0), box.y + own.argmax(axis=0), -1)  # the line's first row in each column
+    table = np.zeros(comps.count, bool)
+    table[row] = True
+    ink = table[labels[: box.y + box.h]]
+    bottom = np.where(ink.any(axis=0), ink.shape[0] - 1 - ink[::-1].argmax(axis=0), -1)  # the row's last row
+    shared = (top >= 0) & (bottom >= 0)
+    if not shared.any():
+        return comps.labels.shape[0]  # more than any gap could be
+    return int((top - bottom - 1)[shared].min())
 
 
 def _without_marks(
@@ -117,7 +148,7 @@ def _without_marks(
     (``{"box or circle": n, "underline": m}``, only the kinds found)."""
     frames = _enclosers(comps, indices, numbers=numbers, params=params)
     kept = [i for i in indices if i not in frames]
-    lines = _underlines(comps, kept, params=params)
+    lines = _underlines(comps, kept, numbers=numbers, params=params)
     kept = [i for i in kept if i not in lines]
     if not kept:
         return indices, {}

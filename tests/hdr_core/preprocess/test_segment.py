@@ -319,3 +319,33 @@ def test_segment_reads_a_number_sitting_on_pale_ruled_lines_the_noise_left_dotte
     assert result.rows == ((0, 1, 2, 3),)
     for digit in result.digits:
         assert digit.box.y >= text.y - 4 and digit.box.y + digit.box.h <= text.y + text.h + 4
+
+
+@pytest.mark.parametrize("gap", [0.04, 0.08])
+def test_segment_leaves_out_an_underline_written_close_under_a_number(gap):
+    """A student underlines an answer close under it, a little slanted: the line is under all four digits,
+    so it is no digit's detached foot (those lie under one digit), and it was read with them as more digits."""
+    gray, truths = _number(["2026"])
+    gray = np.pad(gray, 60, constant_values=235)
+    boxes = [Box(b.x + 60, b.y + 60, b.w, b.h) for b in truths[0]]
+    whole = boxes[0].union(boxes[-1])
+    below = whole.y + whole.h + max(3, round(gap * whole.h))
+    cv2.line(gray, (whole.x - 10, below + 4), (whole.x + whole.w + 10, below), 25, 4)
+    result = pp.segment(gray)
+    assert result.rows == ((0, 1, 2, 3),)
+    for digit, truth in zip(result.digits, boxes):
+        assert iou(digit.box, truth) > 0.85
+
+
+def test_segment_keeps_a_detached_foot_under_one_digit_of_a_number():
+    """In a number, a 2's base written as a stroke of its own close under it is still the 2's: it lies under
+    one digit, not the whole number."""
+    gray, truths = _number(["12"])
+    gray = np.pad(gray, 60, constant_values=235)
+    two = Box(truths[0][1].x + 60, truths[0][1].y + 60, truths[0][1].w, truths[0][1].h)
+    gray[two.y + two.h - 8: two.y + two.h + 2, two.x: two.x + two.w] = 235  # the 2's own base goes...
+    cv2.line(gray, (two.x, two.y + two.h - 2), (two.x + two.w, two.y + two.h - 2), 25, 5)  # ...one of its own
+    assert cv2.connectedComponents((gray < 128).astype(np.uint8))[0] == 4  # the 1, the 2, its base
+    result = pp.segment(gray)
+    assert len(result.digits) == 2
+    assert result.digits[1].box.y + result.digits[1].box.h >= two.y + two.h
