@@ -104,13 +104,12 @@ def _rule_lines_to_erase(
     the frame it covers and ``exact`` the mask turned pixel for pixel, on which strokes and lines are
     measured."""
     height, width = mask.shape
-    bridge = within is None  # a levelled picture's lines must agree on a tilt instead (a bold 3's arcs bridged do)
     found = []
     for horizontal in (True, False):
         reach = None if within is None else np.count_nonzero(within, axis=1 if horizontal else 0)
-        lines, thin = _rule_lines(mask, horizontal=horizontal, reach=reach, bridge=bridge, params=params)
+        lines, thin = _rule_lines(mask, horizontal=horizontal, reach=reach, params=params)
         if thin.any():
-            found.append((_line_components(lines, horizontal, bridge=bridge, params=params), thin, horizontal))
+            found.append((_line_components(lines, horizontal, params=params), thin, horizontal))
     if not found:
         return None
     exact = mask if exact is None else exact
@@ -142,7 +141,7 @@ def _rule_lines_to_erase(
             for i in range(1, lines.count)
             if extents[i] >= params.lines.run_fraction * (width if horizontal else height)
         ]
-        if len(long) >= params.lines.ruled_family:
+        if len(long) >= params.lines.ruled_family and _in_step(lines, long, depths, horizontal, params=params):
             # Printed lines are alike: a line no deeper than most of them is one of them, even when a
             # pencil's strokes are as fine (the digit's own straight strokes are rarely as thin as
             # the print and never in step with it).
@@ -171,11 +170,17 @@ def _rule_lines_to_erase(
     return (erase, max(erased)) if max(erased) >= least and erase.any() else None
 
 
-def _line_components(lines: np.ndarray, horizontal: bool, *, bridge: bool, params: Params) -> _Components:
+def _in_step(lines: _Components, long: list[int], depths: np.ndarray, horizontal: bool, *, params: Params) -> bool:
+    """Whether the ``long`` lines of ``lines`` lie apart like printed paper's: the median distance between
+    neighbours at least ``params.lines.ruled_spacing`` times their median depth (a bold digit's bars, a 3's
+    arcs in a tight crop, are a few strokes apart)."""
+    across = np.sort(lines.centroids[long, 1 if horizontal else 0])
+    return bool(np.median(np.diff(across)) >= params.lines.ruled_spacing * float(np.median(depths[long])))
+
+
+def _line_components(lines: np.ndarray, horizontal: bool, *, params: Params) -> _Components:
     """The lines of ``lines`` ((H, W) uint8, from ``_rule_lines``) as components, each bridged along over gaps
     of ``params.lines.line_gap`` of the picture's length, as they were found: a dotted line is one line."""
-    if not bridge:
-        return _components(lines)
     along = _bridging(lines.shape[1 if horizontal else 0], params=params)
     size = (along, 1) if horizontal else (1, along)  # OpenCV sizes are (width, height)
     return _components(cv2.dilate(lines, cv2.getStructuringElement(cv2.MORPH_RECT, size)))
@@ -249,7 +254,7 @@ def _levelled(mask: np.ndarray, tilt: float) -> tuple[np.ndarray, np.ndarray, np
 
 
 def _rule_lines(
-    mask: np.ndarray, *, horizontal: bool, reach: np.ndarray | None = None, bridge: bool = True, params: Params
+    mask: np.ndarray, *, horizontal: bool, reach: np.ndarray | None = None, params: Params
 ) -> tuple[np.ndarray, np.ndarray]:
     """Straight lines spanning most of the picture one way: ``(lines, thin)``, (H, W) uint8 each.
 
@@ -257,8 +262,8 @@ def _rule_lines(
     pixels where strokes cross a line are left out of it). Lines are found on a copy at most
     ``params.lines.work_side`` pixels long (long kernels are slow on big photos), their pixels at full size.
     ``reach`` ((H,) for level lines, (W,) for upright ones) is how long a line in each row (column)
-    can be, by default the picture's width (height) everywhere. With ``bridge``, gaps of
-    ``params.lines.line_gap`` of a line's length are bridged (a pale line left dotted).
+    can be, by default the picture's width (height) everywhere. Gaps of ``params.lines.line_gap`` of a
+    line's length are bridged (a pale line left dotted).
     """
     height, width = mask.shape
     nothing = np.zeros_like(mask)
@@ -279,7 +284,7 @@ def _rule_lines(
 
     # Thickened across (a photo's lines tilt a little) and bridged along over gaps of a few pixels: a pale
     # line that the contrast cut or the noise left dotted is still one line.
-    thickened = cv2.dilate(small, kernel(_bridging(length, params=params) if bridge else 1, 2 * tilt + 1))
+    thickened = cv2.dilate(small, kernel(_bridging(length, params=params), 2 * tilt + 1))
     comps = _components(cv2.morphologyEx(thickened, cv2.MORPH_OPEN, kernel(run, 1)))
     extents = {i: comps.box(i).w if horizontal else comps.box(i).h for i in range(1, comps.count)}
     if reach is None:

@@ -164,7 +164,8 @@ class LineParams:
     edge_sliver: float = 0.01  # ink within 1% of the short side (at least 3 px) of one side, and no more,
     edge_sliver_min: int = 3  # is a line half cut off by the edge, not the digit
     ruled_family: int = 3  # three or more long lines one way are printed paper's: a line no deeper than
-    ruled_depth_slack: float = 1.3  # 1.3x their median depth is one of them, however fine the strokes
+    ruled_depth_slack: float = 1.3  # 1.3x their median depth is one of them, however fine the strokes,
+    ruled_spacing: float = 5  # when they lie at least this many times their depth apart (a bold 3's arcs are closer)
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,24 @@ def test_tight_crop_keeps_a_crossed_seven_whose_bars_slant_across_the_picture(de
     assert result.box.w >= 78 and result.box.h >= 90
 
 
+@pytest.mark.parametrize(("pen", "rise"), [(7, 4), (8, 2)])
+def test_tight_crop_of_a_bold_three_is_no_ruled_paper(pen, rise):
+    """A bold 3 saved as a small tight JPEG, its arcs slanting alike: levelled by their tilt they span the
+    picture like three ruled lines, and bridged they were erased as such ("3 ruled lines at 17°"). They lie
+    only a few strokes apart, not in step like printed lines: the 3 stays whole."""
+    big = np.zeros((52 * 7, 52 * 7), np.uint8)
+    top = [(4, 9 + rise), (20, 4 + rise // 2), (38, 2), (46, 8), (40, 17), (30, 20)]
+    middle = [(30, 20), (3, 25 + rise)]
+    bottom = [(30, 20), (44, 27), (49, 38), (42, 47), (22, 50), (2, 47 + rise)]
+    for stroke in (top, middle, bottom):
+        cv2.polylines(big, [np.array(stroke) * 7], False, 255, pen * 7, cv2.LINE_AA)
+    picture = cv2.resize(big, (52, 52), interpolation=cv2.INTER_AREA)  # light on dark, as saved
+    picture = cv2.imdecode(cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, 60])[1], cv2.IMREAD_GRAYSCALE)
+    result = pp.preprocess(picture)
+    assert not any(stage.name == "lines" for stage in result.trace)
+    assert result.box.w >= 48 and result.box.h >= 48
+
+
 def test_tight_crop_keeps_a_seven_whose_bar_spans_the_picture():
     gray = np.full((100, 80), 235, np.uint8)
     cv2.line(gray, (0, 6), (79, 6), 20, 6)  # the bar, edge to edge

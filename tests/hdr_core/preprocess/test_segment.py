@@ -321,6 +321,25 @@ def test_segment_reads_a_number_sitting_on_pale_ruled_lines_the_noise_left_dotte
         assert digit.box.y >= text.y - 4 and digit.box.y + digit.box.h <= text.y + text.h + 4
 
 
+@pytest.mark.parametrize("line_level", [165, 175])
+def test_segment_reads_a_number_on_pale_ruled_lines_photographed_at_a_tilt(line_level):
+    # The same dotted pale lines, photographed turned by 5 degrees: levelled by the lines' tilt, they are still
+    # bridged into lines. Left in, their bits were read as digits of their own.
+    ink = np.zeros((360, 760), np.uint8)
+    cv2.putText(ink, "3580", (90, 230), cv2.FONT_HERSHEY_SIMPLEX, 4, 255, 9, cv2.LINE_AA)
+    text = box_of(ink > 127)
+    paper = np.full(ink.shape, 232, np.uint8)
+    for y in range(text.y + text.h - 1 - 3 * 70, 360, 70):
+        cv2.line(paper, (0, y), (759, y), line_level, 2)
+    photo = np.where(ink > 127, 40, paper).astype(np.uint8)
+    turn = cv2.getRotationMatrix2D((380, 180), 5, 1.0)
+    photo = cv2.warpAffine(photo, turn, (760, 360), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    photo = np.clip(photo + np.random.default_rng(3).normal(0, 6, photo.shape), 0, 255).astype(np.uint8)
+    result = pp.segment(photo)
+    assert result.rows == ((0, 1, 2, 3),)
+    assert any(stage.name == "lines" for stage in result.trace)
+
+
 @pytest.mark.parametrize("gap", [0.04, 0.08])
 def test_segment_leaves_out_an_underline_written_close_under_a_number(gap):
     """A student underlines an answer close under it, a little slanted: the line is under all four digits,
