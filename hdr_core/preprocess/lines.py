@@ -134,6 +134,11 @@ def _rule_lines_to_erase(
     # thick as its area over its width.
     for lines, thin, horizontal in found:
         digit_parts = []
+        # what the other way's lines leave: a box's sides that are not lines themselves
+        sides = exact.copy()
+        for _, other, way in found:
+            if way != horizontal:
+                sides &= 1 - other
         depths, ruled_depth = _line_depths(lines, exact, horizontal), 0.0
         extents = lines.stats[:, cv2.CC_STAT_WIDTH if horizontal else cv2.CC_STAT_HEIGHT]
         long = [
@@ -156,6 +161,9 @@ def _rule_lines_to_erase(
                 away = max(ink_box.x - box.x - box.w, box.x - ink_box.x - ink_box.w) / width
             if depths[i] > max(params.lines.thickness_share * stroke_width, ruled_depth):
                 digit_parts.append(i)  # as thick as the strokes: part of the digit
+            elif _turns_corners(lines, i, sides, within, horizontal, depths[i], params=params):
+                digit_parts.append(i)  # a box's side (a form's row of boxes): its upright sides are no lines
+                # and would be left as strokes of their own, so the box is left whole for the marks stage
             elif (
                 away <= params.lines.beyond_ink
                 and min(ink_start - start, end - ink_end) / length < params.lines.beyond_ink
@@ -168,6 +176,50 @@ def _rule_lines_to_erase(
     if len(found) == 2 and erase.any():
         erase |= _left_at_crossings(mask, erase, found[0][0], found[1][0])
     return (erase, max(erased)) if max(erased) >= least and erase.any() else None
+
+
+def _turns_corners(
+    lines: _Components,
+    index: int,
+    exact: np.ndarray,
+    within: np.ndarray | None,
+    horizontal: bool,
+    depth: float,
+    *,
+    params: Params,
+) -> bool:
+    """Whether line ``index`` of ``lines`` ends inside the picture and turns a corner at both ends in ``exact``
+    ((H, W) uint8, less the other way's lines: a box all of whose sides are lines is erased whole): it stops
+    ``params.lines.corner_inside`` of its length short of the picture's edge (of ``within`` in a levelled
+    frame), and ink runs across it there, up or down from it, for ``params.lines.corner_run`` of its length
+    (and three times its ``depth``) or more. A box's sides do (a form's row of boxes spans the picture like a
+    ruled line, its short upright sides do not); a ruled or grid line runs off the picture, or stops short on
+    one side at a margin."""
+    box = lines.box(index)
+    inside = np.ones(exact.shape, bool) if within is None else within
+    labels, ink = (lines.labels, exact) if horizontal else (lines.labels.T, exact.T)
+    inside = inside if horizontal else inside.T
+    x, y, w, h = (box.x, box.y, box.w, box.h) if horizontal else (box.y, box.x, box.h, box.w)
+    own = (labels[y : y + h, x : x + w] == index) & (ink[y : y + h, x : x + w] > 0)
+    cols = np.flatnonzero(own.any(axis=0))
+    if cols.size == 0:
+        return False
+    length = cols[-1] - cols[0] + 1
+    needed = max(params.lines.corner_run * length, 3 * depth)
+    reach = max(1, round(depth))
+    margin = max(1, round(params.lines.corner_inside * length))
+    for end, outward in ((cols[0], -1), (cols[-1], 1)):
+        row = y + int(np.flatnonzero(own[:, end]).mean())
+        beyond = x + end + outward * margin
+        if not 0 <= beyond < ink.shape[1] or not inside[row, beyond]:
+            return False  # runs (nearly) off the picture
+        strip = ink[:, max(0, x + end - reach) : x + end + reach + 1].any(axis=1)
+        gaps = np.flatnonzero(~strip)  # the run of ink through the line's row, up and down
+        top = gaps[gaps < row].max(initial=-1) + 1
+        bottom = gaps[gaps > row].min(initial=len(strip)) - 1
+        if bottom - top + 1 - depth < needed:
+            return False
+    return True
 
 
 def _in_step(lines: _Components, long: list[int], depths: np.ndarray, horizontal: bool, *, params: Params) -> bool:

@@ -166,6 +166,8 @@ class LineParams:
     ruled_family: int = 3  # three or more long lines one way are printed paper's: a line no deeper than
     ruled_depth_slack: float = 1.3  # 1.3x their median depth is one of them, however fine the strokes,
     ruled_spacing: float = 5  # when they lie at least this many times their depth apart (a bold 3's arcs are closer)
+    corner_run: float = 0.05  # a "line" whose ends both turn a corner this share of its length long...
+    corner_inside: float = 0.03  # ...and stop this share of its length inside the picture is a box's side
 
 
 @dataclass(frozen=True)

@@ -368,3 +368,22 @@ def test_segment_keeps_a_detached_foot_under_one_digit_of_a_number():
     result = pp.segment(gray)
     assert len(result.digits) == 2
     assert result.digits[1].box.y + result.digits[1].box.h >= two.y + two.h
+
+
+def test_segment_reads_a_form_whose_row_of_boxes_spans_the_picture():
+    """A form's row of boxes, one per digit, photographed close: its top and bottom edges span the picture
+    like ruled lines. They stop inside it and turn a corner at both ends, so they are a box's sides; erased as
+    lines, they left the boxes' upright sides to be read as 1s."""
+    gray, truths = _number(["2026"], thickness=9)  # a bold pen; the form's print is fine
+    gray = np.pad(gray, ((60, 60), (8, 8)), constant_values=235)
+    boxes = [Box(b.x + 8, b.y + 60, b.w, b.h) for b in truths[0]]
+    half = (boxes[1].x - boxes[0].x) // 2
+    for b in boxes:
+        cx, cy = b.x + b.w // 2, b.y + b.h // 2
+        cv2.rectangle(gray, (cx - half, cy - b.h // 2 - 15), (cx + half, cy + b.h // 2 + 15), 90, 1)
+    comb = np.flatnonzero((gray < 128).any(axis=0))
+    assert comb[-1] - comb[0] > 0.8 * gray.shape[1]
+    result = pp.segment(gray)
+    assert result.rows == ((0, 1, 2, 3),)
+    for digit, truth in zip(result.digits, boxes):
+        assert iou(digit.box, truth) > 0.85
