@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .components import _Components, _shrunk_mask
+from .components import _Components, _labels_mask, _shrunk_mask
 from .lines import _is_straight
 from .params import Params
 from .results import Box
@@ -130,9 +130,7 @@ def _clearance(comps: _Components, line: int, row: list[int]) -> int:
     labels = comps.labels[:, box.x : box.x + box.w]
     own = labels[box.y : box.y + box.h] == line
     top = np.where(own.any(axis=0), box.y + own.argmax(axis=0), -1)  # the line's first row in each column
-    table = np.zeros(comps.count, bool)
-    table[row] = True
-    ink = table[labels[: box.y + box.h]]
+    ink = _labels_mask(comps, row)[: box.y + box.h, box.x : box.x + box.w]
     bottom = np.where(ink.any(axis=0), ink.shape[0] - 1 - ink[::-1].argmax(axis=0), -1)  # the row's last row
     shared = (top >= 0) & (bottom >= 0)
     if not shared.any():
