@@ -254,6 +254,11 @@ class SegmentParams:
     min_digit_height_share: float = 0.4  # pieces shorter than 40% of the median digit are dots or marks
     touching_aspect: float = 1.15  # a component wider than 1.15 row heights holds several touching digits
     digit_aspect: float = 0.62  # typical width/height of one handwritten digit, to count touching digits
+    # Two touching digits meet at a joint: a piece under ``wide_aspect`` row heights wide is only cut where
+    # the column cut holds at most ``joint_share`` of the piece's median column's ink (a slanted 8 or a 2
+    # with a long foot is wide, but any column through it crosses its strokes in full).
+    joint_share: float = 0.8
+    wide_aspect: float = 1.6
     # Reading one digit "leaves digits out" when ``segment`` finds two or more digits at least this share of
     # the tallest one's height, clear of the edge, one of them mostly (this share of its box) outside.
     left_out_height_share: float = 0.6

@@ -284,8 +284,7 @@ def segment(image, *, threshold: ThresholdMethod = "mean", params: Params | None
     found = len(pieces)
     pieces = [p for p in pieces if p.box.h >= params.segment.min_digit_height_share * height]  # dots, dashes, marks
     dropped["dot or dash"] = found - len(pieces)
-    found = len(pieces)
-    pieces = _split_touching(pieces, comps, height, params=params)
+    pieces, cut, whole = _split_touching(pieces, comps, height, params=params)
     rows = _rows(pieces, height, params=params)
 
     digits, row_indices, kept = _crop_digits(rows, comps, params=params)
@@ -300,7 +299,8 @@ def segment(image, *, threshold: ThresholdMethod = "mean", params: Params | None
         len(row_indices),
         {k: v for k, v in dropped.items() if v},
         joined=joined,
-        split=len(pieces) - found,
+        split=cut,
+        whole=whole,
     )
     stages = (
         *front.stages,

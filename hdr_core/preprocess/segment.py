@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import cv2
 import numpy as np
@@ -168,32 +169,81 @@ def _join_pieces(pieces: list[_Piece], height: float, slope: float = 0.0, *, par
     return pieces
 
 
-def _split_touching(pieces: list[_Piece], comps: _Components, height: float, *, params: Params) -> list[_Piece]:
-    """Cut pieces much wider than the digits are tall into touching digits, at the emptiest columns."""
+def _split_touching(
+    pieces: list[_Piece], comps: _Components, height: float, *, params: Params
+) -> tuple[list[_Piece], int, int]:
+    """Cut pieces much wider than the digits are tall into touching digits, at the emptiest columns: the
+    pieces, how many wide pieces were cut, and how many were kept whole.
+
+    Wide is measured on the piece stood upright (``_upright_width``): a slanted digit is wide, not two.
+    The number of digits is guessed from that width (``params.segment.digit_aspect``). A cut is kept only
+    where it leaves a digit on each side, ink at least ``params.segment.min_digit_height_share`` of the
+    row's height tall (what is shorter is a dash: a 5's long bar, a 2's foot), and, in a piece under
+    ``params.segment.wide_aspect`` row heights wide, where the digits meet at a joint (see
+    ``SegmentParams.joint_share``); one digit fewer is tried before the piece is kept whole."""
     out: list[_Piece] = []
+    cut = whole = 0
     for piece in pieces:
         row_height = max(height, 0.5 * piece.box.h)
         if piece.box.w <= params.segment.touching_aspect * row_height:
             out.append(piece)
             continue
-        count = max(2, int(round(piece.box.w / (params.segment.digit_aspect * row_height))))
         mask = np.isin(comps.labels[piece.box.slices], piece.labels)
-        profile = mask.sum(axis=0).astype(np.float64)
-        profile = np.convolve(profile, np.ones(3) / 3, mode="same")
-        cuts = []
-        step = piece.box.w / count
-        for k in range(1, count):
-            centre = int(round(k * step))
-            half = max(1, int(step * 0.35))
-            lo, hi = max(1, centre - half), min(piece.box.w - 1, centre + half)
-            cuts.append(lo + int(np.argmin(profile[lo:hi])) if hi > lo else centre)
-        edges = [0, *cuts, piece.box.w]
-        for lo, hi in zip(edges[:-1], edges[1:]):
-            if hi - lo < 2:
-                continue
-            x0 = piece.box.x + lo
-            out.append(_Piece(piece.labels, Box(x0, piece.box.y, hi - lo, piece.box.h), piece.area))
-    return out
+        aspect = _upright_width(mask, params=params) / row_height
+        profile = np.convolve(mask.sum(axis=0).astype(np.float64), np.ones(3) / 3, mode="same")
+        joint = params.segment.joint_share * float(np.median(profile[profile > 0]))
+        estimate = max(2, round(aspect / params.segment.digit_aspect))
+        for count in range(estimate if aspect > params.segment.touching_aspect else 1, 1, -1):
+            edges = _cuts(profile, count)
+            parts = [mask[:, lo:hi] for lo, hi in pairwise(edges)]
+            tall = all(
+                _ink_height(part) >= params.segment.min_digit_height_share * row_height for part in parts if part.any()
+            )
+            joined = aspect >= params.segment.wide_aspect or all(profile[at] <= joint for at in edges[1:-1])
+            if tall and joined:
+                out.extend(
+                    _Piece(piece.labels, Box(piece.box.x + lo, piece.box.y, hi - lo, piece.box.h), piece.area)
+                    for lo, hi in pairwise(edges)
+                    if hi - lo >= 2
+                )
+                cut += 1
+                break
+        else:
+            out.append(piece)
+            whole += 1
+    return out, cut, whole
+
+
+def _upright_width(mask: np.ndarray, *, params: Params) -> float:
+    """Width of the ink of ``mask`` ((H, W) bool) stood upright: its slant (the shear that makes its principal
+    axis vertical, at most ``params.normalize.max_shear``) taken out. A slanted 8 is wide, not two digits."""
+    ys, xs = np.nonzero(mask)
+    dy = ys - ys.mean()
+    spread = float(dy @ dy)
+    shear = float((xs - xs.mean()) @ dy / spread) if spread else 0.0
+    limit = params.normalize.max_shear
+    upright = xs - float(np.clip(shear, -limit, limit)) * dy
+    return float(upright.max() - upright.min() + 1)
+
+
+def _ink_height(mask: np.ndarray) -> int:
+    """Rows from the first to the last holding ink in ``mask`` ((H, W) bool), 0 when it holds none."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    return int(rows[-1] - rows[0] + 1) if rows.size else 0
+
+
+def _cuts(profile: np.ndarray, count: int) -> list[int]:
+    """Where to cut a piece whose column profile (ink per column, (W,) float64) holds ``count`` digits:
+    the emptiest column near each even division, edges included: ``[0, cut, ..., W]``."""
+    width = profile.size
+    step = width / count
+    cuts = []
+    for k in range(1, count):
+        centre = round(k * step)
+        half = max(1, int(step * 0.35))
+        lo, hi = max(1, centre - half), min(width - 1, centre + half)
+        cuts.append(lo + int(np.argmin(profile[lo:hi])) if hi > lo else centre)
+    return [0, *cuts, width]
 
 
 def _row_slope(pieces: list[_Piece], height: float, *, params: Params) -> float:

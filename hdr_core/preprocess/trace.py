@@ -119,13 +119,20 @@ def located(result: Located) -> list[Stage]:
     return stages
 
 
-def digits_found(ink: np.ndarray, count: int, rows: int, dropped: dict[str, int], *, joined: int, split: int) -> Stage:
-    """A whole number's digits."""
+def digits_found(
+    ink: np.ndarray, count: int, rows: int, dropped: dict[str, int], *, joined: int, split: int, whole: int = 0
+) -> Stage:
+    """A whole number's digits: ``split`` wide pieces were cut into touching digits, ``whole`` kept as one."""
     parts = [f"{count} digit{'s' if count != 1 else ''} found in {rows} row{'s' if rows != 1 else ''}"]
     if joined:
         parts.append(f"{joined} digit{'s' if joined != 1 else ''} joined from pieces above one another")
     if split:
         parts.append(f"{split} wide piece{'s' if split != 1 else ''} cut into touching digits")
+    if whole:
+        parts.append(
+            f"{whole} wide piece{'s' if whole != 1 else ''} kept as one digit (slanted, or with nowhere that two "
+            "digits could touch)"
+        )
     return Stage("digits", "Digits found", "; ".join(parts) + _left_out(dropped) + ".", ink)
 
 

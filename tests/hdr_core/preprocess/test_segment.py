@@ -199,6 +199,36 @@ def test_segment_splits_touching_digits():
     assert result.digits[0].box.x < result.digits[1].box.x
 
 
+def test_a_wide_digit_is_not_cut_into_two():
+    # A 5 whose top bar runs on to the right: the columns past its body hold a dash, not a digit.
+    gray, truths = _number(["25"], margin=80)
+    five = truths[0][1]
+    cv2.line(gray, (five.x + five.w // 2, five.y + 3), (five.x + five.w + int(0.55 * five.h), five.y + 3), 25, 7)
+    assert len(pp.segment(gray).digits) == 2
+    # A 0 written wide: any column through it crosses both its sides, there is no joint to cut at.
+    gray, truths = _number(["10"], margin=80)
+    zero = truths[0][1]
+    gray[zero.slices] = 235
+    centre = (zero.x + zero.w // 2 + zero.h // 3, zero.y + zero.h // 2)
+    cv2.ellipse(gray, centre, (int(0.7 * zero.h), zero.h // 2), 0, 0, 360, 25, 7)
+    result = pp.segment(gray)
+    assert len(result.digits) == 2 and result.digits[1].box.w > 1.3 * result.digits[1].box.h
+
+
+def test_a_slanted_number_keeps_its_digits_whole():
+    # "38" written at a slant of 0.8 (about 40 degrees): each digit is wider than it is tall, but upright
+    # it is one digit; the slanted 8's waist is not where two digits touch.
+    gray, _ = _number(["38"], margin=60)
+    height = gray.shape[0]
+    shear = np.float32([[1, -0.8, 0.8 * height], [0, 1, 0]])
+    slanted = cv2.warpAffine(gray, shear, (gray.shape[1] + int(0.8 * height), height), borderValue=235)
+    result = pp.segment(slanted)
+    assert len(result.digits) == 2
+    assert all(digit.box.w > 1.2 * digit.box.h for digit in result.digits)
+    found = next(stage for stage in result.trace if stage.name == "digits")
+    assert "2 wide pieces kept as one digit" in found.reason and "cut" not in found.reason
+
+
 def test_segment_blank_is_reported():
     with pytest.raises(BlankImageError, match="No ink found"):
         pp.segment(np.full((100, 300), 240, np.uint8))
