@@ -151,8 +151,12 @@ def _rule_lines_to_erase(
             # pencil's strokes are as fine (the digit's own straight strokes are rarely as thin as
             # the print and never in step with it).
             ruled_depth = params.lines.ruled_depth_slack * float(np.median(depths[long]))
+        # A line broken where a stroke runs along it is still one line: its pieces in one band are judged
+        # by where the band starts and ends.
+        bands = _bands(lines, horizontal)
+        counted = set()
         for i in range(1, lines.count):
-            box = lines.box(i)
+            box = bands[i]
             if horizontal:
                 start, end, ink_start, ink_end, length = box.x, box.x + box.w, ink_box.x, ink_box.x + ink_box.w, width
                 away = max(ink_box.y - box.y - box.h, box.y - ink_box.y - ink_box.h) / height
@@ -171,7 +175,8 @@ def _rule_lines_to_erase(
                 digit_parts.append(i)  # ends with the digit: part of it (unless well away from it: a tilted
                 # line across a corner of the picture is short)
             elif end - start >= params.lines.run_fraction * length:
-                erased[horizontal] += 1  # a line, not a bit of one
+                counted.add(box)  # a line, not a bit of one
+        erased[horizontal] = len(counted)
         erase |= thin & ~_labels_mask(lines, digit_parts) if digit_parts else thin
     if len(found) == 2 and erase.any():
         erase |= _left_at_crossings(mask, erase, found[0][0], found[1][0])
@@ -228,6 +233,28 @@ def _in_step(lines: _Components, long: list[int], depths: np.ndarray, horizontal
     arcs in a tight crop, are a few strokes apart)."""
     across = np.sort(lines.centroids[long, 1 if horizontal else 0])
     return bool(np.median(np.diff(across)) >= params.lines.ruled_spacing * float(np.median(depths[long])))
+
+
+def _bands(lines: _Components, horizontal: bool) -> list[Box]:
+    """For each of ``lines``' components (index 0, the background, included), the box of its band: it and
+    every component lying across the same rows (columns, for upright lines) as it, or as one that does, or
+    less than its own depth beside them (a line bent where the paper curls steps aside)."""
+    lo = lines.stats[:, cv2.CC_STAT_TOP if horizontal else cv2.CC_STAT_LEFT]
+    hi = lo + lines.stats[:, cv2.CC_STAT_HEIGHT if horizontal else cv2.CC_STAT_WIDTH]
+    boxes = [lines.box(0)] * lines.count
+    order = sorted(range(1, lines.count), key=lambda i: lo[i])
+    group: list[int] = []
+    for i in [*order, None]:
+        if group and (i is None or lo[i] >= max(hi[j] for j in group) + hi[i] - lo[i]):
+            band = lines.box(group[0])
+            for j in group[1:]:
+                band = band.union(lines.box(j))
+            for j in group:
+                boxes[j] = band
+            group = []
+        if i is not None:
+            group.append(i)
+    return boxes
 
 
 def _line_components(lines: np.ndarray, horizontal: bool, *, params: Params) -> _Components:
