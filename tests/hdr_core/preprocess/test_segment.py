@@ -332,20 +332,34 @@ def test_real_numbers_read_as_one_digit_are_flagged(data_file, relative, digits)
     assert pp.digits_left_out(image, pp.preprocess(image)) == digits
 
 
+def _hershey_number(text: str, size: tuple[int, int], origin: tuple[int, int]) -> tuple[np.ndarray, Box]:
+    """``text`` written bold at ``origin`` (bottom left) on a ``size`` (H, W) picture: the ink, (H, W) bool, and its box."""
+    ink = np.zeros(size, np.uint8)
+    cv2.putText(ink, text, origin, cv2.FONT_HERSHEY_SIMPLEX, 4, 255, 9, cv2.LINE_AA)
+    return ink > 127, box_of(ink > 127)
+
+
+def _photo_of(ink: np.ndarray, paper: np.ndarray, degrees: float = 0, noise: float = 6) -> np.ndarray:
+    """Dark ink ((H, W) bool) on ``paper`` ((H, W) uint8), photographed turned by ``degrees`` about the centre,
+    with a little noise: (H, W) uint8."""
+    photo = np.where(ink, 40, paper).astype(np.uint8)
+    if degrees:
+        height, width = photo.shape
+        turn = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
+        photo = cv2.warpAffine(photo, turn, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    return np.clip(photo + np.random.default_rng(3).normal(0, noise, photo.shape), 0, 255).astype(np.uint8)
+
+
 @pytest.mark.parametrize("line_level", [160, 165, 170, 175, 180])
 def test_segment_reads_a_number_sitting_on_pale_ruled_lines_the_noise_left_dotted(line_level):
     # Pale printed lines, about as far from the paper as the contrast a pixel needs to count as ink: with a
     # little noise, part of each line's pixels pass and part do not, so each line comes out dotted. A dotted
     # line is still a line; left in, its bits joined the digits sitting on it or were read as digits of their own.
-    ink = np.zeros((300, 700), np.uint8)
-    cv2.putText(ink, "3580", (60, 200), cv2.FONT_HERSHEY_SIMPLEX, 4, 255, 9, cv2.LINE_AA)
-    text = box_of(ink > 127)
+    ink, text = _hershey_number("3580", (300, 700), (60, 200))
     paper = np.full(ink.shape, 232, np.uint8)
     for y in range(text.y + text.h - 1 - 3 * 70, 300, 70):  # the digits sit on a line, as they are written
         cv2.line(paper, (0, y), (699, y), line_level, 2)
-    photo = np.where(ink > 127, 40, paper).astype(np.float64)
-    photo = np.clip(photo + np.random.default_rng(3).normal(0, 6, photo.shape), 0, 255).astype(np.uint8)
-    result = pp.segment(photo)
+    result = pp.segment(_photo_of(ink, paper))
     assert result.rows == ((0, 1, 2, 3),)
     for digit in result.digits:
         assert digit.box.y >= text.y - 4 and digit.box.y + digit.box.h <= text.y + text.h + 4
@@ -355,17 +369,11 @@ def test_segment_reads_a_number_sitting_on_pale_ruled_lines_the_noise_left_dotte
 def test_segment_reads_a_number_on_pale_ruled_lines_photographed_at_a_tilt(line_level):
     # The same dotted pale lines, photographed turned by 5 degrees: levelled by the lines' tilt, they are still
     # bridged into lines. Left in, their bits were read as digits of their own.
-    ink = np.zeros((360, 760), np.uint8)
-    cv2.putText(ink, "3580", (90, 230), cv2.FONT_HERSHEY_SIMPLEX, 4, 255, 9, cv2.LINE_AA)
-    text = box_of(ink > 127)
+    ink, text = _hershey_number("3580", (360, 760), (90, 230))
     paper = np.full(ink.shape, 232, np.uint8)
     for y in range(text.y + text.h - 1 - 3 * 70, 360, 70):
         cv2.line(paper, (0, y), (759, y), line_level, 2)
-    photo = np.where(ink > 127, 40, paper).astype(np.uint8)
-    turn = cv2.getRotationMatrix2D((380, 180), 5, 1.0)
-    photo = cv2.warpAffine(photo, turn, (760, 360), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    photo = np.clip(photo + np.random.default_rng(3).normal(0, 6, photo.shape), 0, 255).astype(np.uint8)
-    result = pp.segment(photo)
+    result = pp.segment(_photo_of(ink, paper, 5))
     assert result.rows == ((0, 1, 2, 3),)
     assert any(stage.name == "lines" for stage in result.trace)
 
@@ -419,27 +427,20 @@ def test_segment_reads_a_form_whose_row_of_boxes_spans_the_picture():
         assert iou(digit.box, truth) > 0.85
 
 
-
 @pytest.mark.parametrize("degrees", [0, 5])
 def test_segment_reads_a_number_on_a_ruled_line_that_steps_aside_under_it(degrees):
     # The paper curls under the number: the line it sits on steps down 4 px half way along it, and comes out of
     # the line search as two pieces, each ending under the digits. Judged one by one, each was a part of them
     # ("407" read as 5 digits); together they span the picture like the other lines. Photographed turned 5
     # degrees, the two lines left were also too few to level the page by.
-    ink = np.zeros((250, 600), np.uint8)
-    cv2.putText(ink, "407", (200, 150), cv2.FONT_HERSHEY_SIMPLEX, 4, 255, 9, cv2.LINE_AA)
-    text = box_of(ink > 127)
+    ink, text = _hershey_number("407", (250, 600), (200, 150))
     paper = np.full(ink.shape, 232, np.uint8)
     base, middle = text.y + text.h + 3, text.x + text.w // 2
     for y in (base - 75, base + 75):
         cv2.line(paper, (0, y), (599, y), 150, 2)
     cv2.line(paper, (0, base), (middle, base), 150, 2)
     cv2.line(paper, (middle, base + 4), (599, base + 4), 150, 2)
-    photo = np.where(ink > 127, 40, paper).astype(np.uint8)
-    turn = cv2.getRotationMatrix2D((300, 125), degrees, 1.0)
-    photo = cv2.warpAffine(photo, turn, (600, 250), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    photo = np.clip(photo + np.random.default_rng(3).normal(0, 4, photo.shape), 0, 255).astype(np.uint8)
-    result = pp.segment(photo)
+    result = pp.segment(_photo_of(ink, paper, degrees, noise=4))
     assert result.rows == ((0, 1, 2),)
     assert all(digit.box.h < 1.1 * text.h for digit in result.digits)
     assert "3 ruled lines erased" in next(stage.reason for stage in result.trace if stage.name == "lines")
