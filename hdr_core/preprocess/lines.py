@@ -151,8 +151,9 @@ def _rule_lines_to_erase(
             # pencil's strokes are as fine (the digit's own straight strokes are rarely as thin as
             # the print and never in step with it).
             ruled_depth = params.lines.ruled_depth_slack * float(np.median(depths[long]))
-        # A line broken where a stroke runs along it is still one line: its pieces in one band are judged
-        # by where the band starts and ends.
+        # A line found in pieces (stepping aside where the paper curls, a staircase on a levelled photo) is
+        # still one line: its pieces in one band (``_bands``) are judged by where the band starts and ends,
+        # and counted once.
         bands = _bands(lines, horizontal)
         counted = set()
         for i in range(1, lines.count):
