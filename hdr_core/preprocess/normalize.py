@@ -64,6 +64,16 @@ def _reshape_strokes(mask: np.ndarray, width: float, change: float, *, params: P
     return _crop_to_ink(thinned).astype(np.float32)
 
 
+def _slant(ink: np.ndarray) -> tuple[float, float] | None:
+    """The slant of ``ink`` ((h, w) float32 or uint8, ink bright): ``(shear, centre_y)``, the horizontal shear
+    (x per row, mu11 / mu02) that makes its principal axis vertical about its centre row ``centre_y``; None
+    when it holds no ink or lies in one row."""
+    moments = cv2.moments(ink)
+    if moments["m00"] <= 0 or moments["mu02"] <= 0:
+        return None
+    return moments["mu11"] / moments["mu02"], moments["m01"] / moments["m00"]
+
+
 def _straighten(digit: np.ndarray, *, params: Params) -> tuple[np.ndarray, float]:
     """Halve a digit's slant: (h, w) float32 ink in [0, 1] -> (h, w') float32, cropped to the ink,
     and the shear applied (0 when none).
@@ -72,13 +82,13 @@ def _straighten(digit: np.ndarray, *, params: Params) -> tuple[np.ndarray, float
     the principal axis vertical (the classic deskew, from second-order moments). Rows keep their
     height, so the digit's long side is the same unless the slant made it wide.
     """
-    moments = cv2.moments(digit)
-    if moments["m00"] <= 0 or moments["mu02"] <= 0:
+    slant = _slant(digit)
+    if slant is None:
         return digit, 0.0
-    shear = params.normalize.straighten_share * moments["mu11"] / moments["mu02"]
-    shear = float(np.clip(shear, -params.normalize.max_shear, params.normalize.max_shear))
+    full, centre_y = slant
+    limit = params.normalize.max_shear
+    shear = float(np.clip(params.normalize.straighten_share * full, -limit, limit))
     height, width = digit.shape
-    centre_y = moments["m01"] / moments["m00"]
     # x' = x - shear * (y - centre_y), moved right by `pad` so nothing falls off the left edge.
     pad = int(np.ceil(abs(shear) * height)) + 1
     matrix = np.float32([[1, -shear, shear * centre_y + pad], [0, 1, 0]])

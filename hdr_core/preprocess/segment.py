@@ -12,6 +12,7 @@ from .components import _Components, _touches_border, _weighted_median
 from .desk import _desk_bands, _desk_wedges, _is_background_blob
 from .lines import _is_line
 from .marks import _without_marks
+from .normalize import _slant
 from .params import Params
 from .results import Box
 
@@ -218,11 +219,9 @@ def _upright_width(mask: np.ndarray, *, params: Params) -> float:
     """Width of the ink of ``mask`` ((H, W) bool) stood upright: its slant (the shear that makes its principal
     axis vertical, at most ``params.normalize.max_shear``) taken out. A slanted 8 is wide, not two digits."""
     ys, xs = np.nonzero(mask)
-    dy = ys - ys.mean()
-    spread = float(dy @ dy)
-    shear = float((xs - xs.mean()) @ dy / spread) if spread else 0.0
+    shear, centre_y = _slant(mask.astype(np.uint8)) or (0.0, 0.0)
     limit = params.normalize.max_shear
-    upright = xs - float(np.clip(shear, -limit, limit)) * dy
+    upright = xs - float(np.clip(shear, -limit, limit)) * (ys - centre_y)
     return float(upright.max() - upright.min() + 1)
 
 
