@@ -21,6 +21,9 @@ and the share of digits right among those. Seeded, so two runs print the same fi
 
     HDR_DATA_DIR=../shared/data python benchmarks/whole_numbers.py [--n 200] [--settings lined boxes] [--seed 0]
 
+``segment`` reads the parts of a wide piece with the shipped network and digit check, as the Upload page and
+``predict --multi`` do (``hdr_core.piece_reader``); ``--width-only`` cuts by width alone, the baseline.
+
 This is a measurement, not a test: it reads MNIST through ``HDR_DATA_DIR``. ``tests/hdr_core/preprocess/
 test_segment.py`` checks numbers drawn at test time in the same settings.
 """
@@ -165,14 +168,19 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0,
                         help="another seed writes other numbers: a check on numbers no rule was tuned on")
     parser.add_argument("--save-failures", metavar="DIR", help="write each number not read exactly as a PNG here")
+    parser.add_argument("--width-only", action="store_true",
+                        help="cut touching digits by width alone, without reading the parts (the baseline of "
+                             "hdr_core.piece_reader)")
     args = parser.parse_args()
 
     from hdr_core import preprocess
     from hdr_core.data import load_dataset
     from hdr_core.errors import HdrError
     from hdr_core.inference import Predictor
+    from hdr_core.piece_reader import default_reader
 
     predictor = Predictor.from_path(REPO / args.model)
+    reader = None if args.width_only else default_reader()
     mnist = load_dataset("mnist")
     for name in args.settings:
         # each setting its own numbers, the same in every run and whichever settings are asked for
@@ -185,7 +193,7 @@ def main() -> None:
                                                   gaps=GAPS.get(name, (0.08, 0.5)))
             picture = table[name](on_paper(ink, rng), boxes, height, rng)
             try:
-                multi = preprocess.segment(picture)
+                multi = preprocess.segment(picture, reader=reader)
                 probabilities = predictor.predict_proba(np.stack([d.model_input for d in multi.digits]))
                 digits = probabilities.argmax(axis=1)
                 read = multi.number([int(d) for d in digits])

@@ -121,13 +121,15 @@ def prepare_real_dev(samples: list[RealSample], *, threshold: str = "mean", para
         ``inputs`` is (N, 28, 28) float32 for the N single digits that preprocessed.
     """
     from . import preprocess
+    from .piece_reader import default_reader
 
+    reader = default_reader() if any(sample.kind == "multi" for sample in samples) else None
     singles, inputs, errors, numbers = [], [], [], []
     for sample in samples:
         try:
             image = preprocess.load_image(sample.path)
             if sample.kind == "multi":
-                numbers.append((sample, preprocess.segment(image, threshold=threshold, params=params)))
+                numbers.append((sample, preprocess.segment(image, threshold=threshold, params=params, reader=reader)))
             else:
                 inputs.append(preprocess.preprocess(image, threshold=threshold, params=params).model_input)
                 singles.append(sample)

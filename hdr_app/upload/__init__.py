@@ -1,7 +1,8 @@
 """The Upload page's parts (``pages/upload.py`` only wires them): read photos, show every preprocessing step, tabulate many files.
 
 ``results``
-    Pure (no Streamlit, no model): ``preprocess_file(data, name, *, threshold, mode) -> Outcome`` sends the
+    Pure (no Streamlit, not the chosen model: whole numbers' touching digits are read apart by the shipped
+    network, ``hdr_core.piece_reader``): ``preprocess_file(data, name, *, threshold, mode) -> Outcome`` sends the
     bytes through ``hdr_core.preprocess`` exactly as ``python -m hdr_core predict`` does and keeps what the page
     shows: every step as a small encoded image plus the 28x28 model inputs, so cached outcomes stay small;
     bad input becomes ``Outcome.error``, never an exception. ``predict_outcomes`` is one batched forward pass

@@ -1,6 +1,7 @@
-"""What the Upload page makes of a file, without Streamlit or a model: ``preprocess_file`` (bytes to every step,
-small enough to cache), ``predict_outcomes`` (one batched pass, with the digit check), the results table's rows
-and CSV.
+"""What the Upload page makes of a file, without Streamlit: ``preprocess_file`` (bytes to every step, small enough
+to cache; a whole number's touching digits are cut where the shipped network reads them, ``hdr_core.piece_reader``,
+whichever model the page predicts with), ``predict_outcomes`` (one batched pass of the chosen model, with the digit
+check), the results table's rows and CSV.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from hdr_core.constants import DIGIT_CLASS_NAMES
 from hdr_core.digit_check import DigitCheck, default_checker, verdict
 from hdr_core.errors import HdrError
 from hdr_core.inference import Prediction, Predictor
+from hdr_core.piece_reader import default_reader
 from hdr_core.preprocess import Box
 
 from .images import BORDER_COLOR, display_scale, draw_boxes, encode_image, montage, thumbnail
@@ -402,7 +404,7 @@ def preprocess_file(data: bytes, name: str, *, threshold: str = "mean", mode: st
     try:
         image = preprocess.load_image(_named_source(data, name))
         if mode == "multi":
-            result, left_out = preprocess.segment(image, threshold=threshold), 0
+            result, left_out = preprocess.segment(image, threshold=threshold, reader=default_reader()), 0
         else:
             result = preprocess.preprocess(image, threshold=threshold)
             left_out = _digits_left_out(image, result)

@@ -48,9 +48,10 @@ def _predict_one(predictor, path: str, threshold: str) -> dict[str, Any]:
 def _predict_multi(predictor, path: str, threshold: str) -> dict[str, Any]:
     from hdr_core import preprocess
     from hdr_core.errors import BlankImageError
+    from hdr_core.piece_reader import default_reader
 
     check_image_path(path)
-    segmented = preprocess.segment(preprocess.load_image(path), threshold=threshold)
+    segmented = preprocess.segment(preprocess.load_image(path), threshold=threshold, reader=default_reader())
     if not segmented.digits:
         raise BlankImageError(f"{path}: no digits found in the image.")
     probabilities = predictor.predict_proba(np.stack([d.model_input for d in segmented.digits]))  # (D, n)

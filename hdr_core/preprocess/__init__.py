@@ -56,10 +56,12 @@ from .results import (
     Stage,
     ThresholdMethod,
 )
+from .segment import DigitReader
 from .sheet import find_page
 from .threshold import binarize, threshold_value
 
 __all__ = [
+    "DigitReader",
     "DEFAULT_PARAMS",
     "THRESHOLD_METHODS",
     "BlankParams",

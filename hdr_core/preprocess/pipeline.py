@@ -25,6 +25,7 @@ from .normalize import _normalize_mask
 from .params import DEFAULT_PARAMS, Params
 from .results import Box, DigitCrop, Inversion, MultiPreprocessed, Preprocessed, Stage, ThresholdMethod
 from .segment import (
+    DigitReader,
     _digit_pieces,
     _drop_faint,
     _join_pieces,
@@ -232,7 +233,8 @@ def preprocess(image, *, threshold: ThresholdMethod = "mean", params: Params | N
     return Preprocessed(**front.steps(), ink=located.ink, box=box, model_input=model_input, trace=stages)
 
 
-def segment(image, *, threshold: ThresholdMethod = "mean", params: Params | None = None) -> MultiPreprocessed:
+def segment(image, *, threshold: ThresholdMethod = "mean", params: Params | None = None,
+            reader: DigitReader | None = None) -> MultiPreprocessed:
     """Split an image of a whole number ("2026", a phone number, several rows) into digits.
 
     Parameters
@@ -240,6 +242,13 @@ def segment(image, *, threshold: ThresholdMethod = "mean", params: Params | None
     image : (H, W, 3) RGB or (H, W) gray uint8 ndarray, or anything ``load_image`` reads
         Not modified.
     threshold : {'mean', 'otsu', 'adaptive'}, keyword-only
+    params : Params, keyword-only
+        The tuning values (default ``Params()``).
+    reader : DigitReader, keyword-only
+        How surely a picture is a digit (``hdr_core.piece_reader.default_reader()``: the shipped network
+        and digit check). With one, a piece of ink that cut by width alone leaves a part that may not be a
+        digit is cut the way whose parts read most surely as digits (``SegmentParams.reread_margin``):
+        two digits written close enough to touch. None cuts by width alone.
 
     Returns
     -------
@@ -284,7 +293,7 @@ def segment(image, *, threshold: ThresholdMethod = "mean", params: Params | None
     found = len(pieces)
     pieces = [p for p in pieces if p.box.h >= params.segment.min_digit_height_share * height]  # dots, dashes, marks
     dropped["dot or dash"] = found - len(pieces)
-    pieces, cut, whole = _split_touching(pieces, comps, height, params=params)
+    pieces, cut, whole, reread = _split_touching(pieces, comps, height, reader, params=params)
     rows = _rows(pieces, height, params=params)
 
     digits, row_indices, kept = _crop_digits(rows, comps, params=params)
@@ -301,6 +310,7 @@ def segment(image, *, threshold: ThresholdMethod = "mean", params: Params | None
         joined=joined,
         split=cut,
         whole=whole,
+        reread=reread,
     )
     stages = (
         *front.stages,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -12,7 +13,7 @@ from .components import _Components, _touches_border, _weighted_median
 from .desk import _desk_bands, _desk_wedges, _is_background_blob
 from .lines import _is_line
 from .marks import _without_marks
-from .normalize import _slant
+from .normalize import _normalize_mask, _slant
 from .params import Params
 from .results import Box
 
@@ -170,49 +171,146 @@ def _join_pieces(pieces: list[_Piece], height: float, slope: float = 0.0, *, par
     return pieces
 
 
+class DigitReader(Protocol):
+    """How surely pictures are digits: what ``segment`` asks of the ways a wide piece of ink could be cut
+    (``hdr_core.piece_reader.default_reader`` is the shipped network with the digit check)."""
+
+    flag_below: float  # a picture whose probability of being a digit at all is under this may not be one
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        """(N, 28, 28) float32 model inputs -> (N, 2) float64: the most likely digit's probability, and
+        the probability that the picture is a digit at all."""
+        ...
+
+
 def _split_touching(
-    pieces: list[_Piece], comps: _Components, height: float, *, params: Params
-) -> tuple[list[_Piece], int, int]:
+    pieces: list[_Piece], comps: _Components, height: float, reader: DigitReader | None = None, *, params: Params
+) -> tuple[list[_Piece], int, int, int]:
     """Cut pieces much wider than the digits are tall into touching digits, at the emptiest columns: the
-    pieces, how many wide pieces were cut, and how many were kept whole.
+    pieces, how many wide pieces were cut, how many were kept whole, and how many were cut otherwise as reading
+    their parts showed.
 
     Wide is measured on the piece stood upright (``_upright_width``): a slanted digit is wide, not two.
     The number of digits is guessed from that width (``params.segment.digit_aspect``). A cut is kept only
     where it leaves a digit on each side, ink at least ``params.segment.min_digit_height_share`` of the
     row's height tall (what is shorter is a dash: a 5's long bar, a 2's foot), and, in a piece under
     ``params.segment.wide_aspect`` row heights wide, where the digits meet at a joint (see
-    ``SegmentParams.joint_share``); one digit fewer is tried before the piece is kept whole."""
+    ``SegmentParams.joint_share``); one digit fewer is tried before the piece is kept whole.
+    With a ``reader``, a piece over ``params.segment.reread_aspect`` row heights wide whose parts include one
+    that may not be a digit is read again (``_reread``): two digits written close enough to touch can be
+    narrower than the width rule sees, and a width can be cut into too many."""
     out: list[_Piece] = []
-    cut = whole = 0
+    cut = whole = reread = 0
     for piece in pieces:
         row_height = max(height, 0.5 * piece.box.h)
-        if piece.box.w <= params.segment.touching_aspect * row_height:
+        wide = piece.box.w > params.segment.touching_aspect * row_height
+        if not wide and (reader is None or piece.box.w <= params.segment.reread_aspect * row_height):
             out.append(piece)
             continue
         mask = np.isin(comps.labels[piece.box.slices], piece.labels)
-        aspect = _upright_width(mask, params=params) / row_height
         profile = np.convolve(mask.sum(axis=0).astype(np.float64), np.ones(3) / 3, mode="same")
-        joint = params.segment.joint_share * float(np.median(profile[profile > 0]))
-        estimate = max(2, round(aspect / params.segment.digit_aspect))
-        for count in range(estimate if aspect > params.segment.touching_aspect else 1, 1, -1):
-            edges = _cuts(profile, count)
-            parts = [mask[:, lo:hi] for lo, hi in pairwise(edges)]
-            tall = all(
-                _ink_height(part) >= params.segment.min_digit_height_share * row_height for part in parts if part.any()
-            )
-            joined = aspect >= params.segment.wide_aspect or all(profile[at] <= joint for at in edges[1:-1])
-            if tall and joined:
-                out.extend(
-                    _Piece(piece.labels, Box(piece.box.x + lo, piece.box.y, hi - lo, piece.box.h), piece.area)
-                    for lo, hi in pairwise(edges)
-                    if hi - lo >= 2
-                )
-                cut += 1
-                break
-        else:
-            out.append(piece)
+        edges = _width_cut(mask, profile, row_height, params=params) if wide else [0, mask.shape[1]]
+        better = None if reader is None else _reread(mask, profile, edges, row_height, reader, params=params)
+        if better is not None:
+            edges, reread = better, reread + 1
+        elif len(edges) > 2:
+            cut += 1
+        elif wide:
             whole += 1
-    return out, cut, whole
+        out.extend(
+            _Piece(piece.labels, Box(piece.box.x + lo, piece.box.y, hi - lo, piece.box.h), piece.area)
+            for lo, hi in pairwise(edges)
+            if hi - lo >= 2
+        )
+    return out, cut, whole, reread
+
+
+def _width_cut(mask: np.ndarray, profile: np.ndarray, row_height: float, *, params: Params) -> list[int]:
+    """Where the width rule cuts a wide piece (``mask``, (H, W) bool; ``profile``, its (W,) ink per column):
+    ``[0, cut, ..., W]``, or ``[0, W]`` when it is kept whole (see ``_split_touching``)."""
+    aspect = _upright_width(mask, params=params) / row_height
+    joint = params.segment.joint_share * float(np.median(profile[profile > 0]))
+    estimate = max(2, round(aspect / params.segment.digit_aspect))
+    for count in range(estimate if aspect > params.segment.touching_aspect else 1, 1, -1):
+        edges = _cuts(profile, count)
+        tall = all(
+            _ink_height(mask[:, lo:hi]) >= params.segment.min_digit_height_share * row_height
+            for lo, hi in pairwise(edges)
+            if mask[:, lo:hi].any()
+        )
+        joined = aspect >= params.segment.wide_aspect or all(profile[at] <= joint for at in edges[1:-1])
+        if tall and joined:
+            return edges
+    return [0, mask.shape[1]]
+
+
+def _parts(mask: np.ndarray, edges: list[int], row_height: float, *, params: Params) -> list[np.ndarray] | None:
+    """The columns of ``mask`` between ``edges``, or None when one of them holds no digit: no ink, or ink
+    under ``params.segment.min_digit_height_share`` of the row's height tall (a dash)."""
+    parts = [mask[:, lo:hi] for lo, hi in pairwise(edges) if hi - lo >= 2]
+    least = params.segment.min_digit_height_share * row_height
+    if not parts or any(_ink_height(part) < least for part in parts):
+        return None
+    return parts
+
+
+def _reread(mask: np.ndarray, profile: np.ndarray, edges: list[int], row_height: float, reader: DigitReader, *,
+            params: Params) -> list[int] | None:
+    """A better way to cut a piece than ``edges``, by reading its parts; None to keep ``edges``.
+
+    When every part as ``edges`` cuts it reads as a digit at all (``reader.flag_below``), the width rule
+    stands. Otherwise the piece is cut every way it could hold 1, 2, ... digits (one more than the width
+    suggests): at the emptiest columns near even divisions (``_cuts``) and, for two digits, at the
+    emptiest columns of its middle three fifths. Each way scores the product over its parts of the most
+    likely digit's probability and the probability of a digit at all; the best replaces ``edges`` when
+    it is ``params.segment.reread_margin`` times surer."""
+    parts = _parts(mask, edges, row_height, params=params)
+    surety = None if parts is None else _surety(parts, reader, params=params)
+    if surety is not None and surety[:, 1].min() >= reader.flag_below:
+        return None
+    best, best_score = None, (-np.inf if surety is None else _log_surety(surety)) + np.log(params.segment.reread_margin)
+    upright = _upright_width(mask, params=params) / row_height
+    most = max(len(edges), round(upright / params.segment.digit_aspect) + 1)
+    joint = params.segment.joint_share * float(np.median(profile[profile > 0]))
+    for count in range(1, most + 1):
+        for candidate in _candidate_cuts(profile, count):
+            if candidate == edges or any(profile[at] > joint for at in candidate[1:-1]):
+                continue
+            parts = _parts(mask, candidate, row_height, params=params)
+            if parts is None:
+                continue
+            score = _log_surety(_surety(parts, reader, params=params))
+            if score > best_score:
+                best, best_score = candidate, score
+    return best
+
+
+def _candidate_cuts(profile: np.ndarray, count: int, extra: int = 3) -> list[list[int]]:
+    """Ways to cut a piece of ``profile.size`` columns into ``count`` digits: ``_cuts``'s, and for two digits
+    up to ``extra`` more at the emptiest columns of the middle three fifths (touching digits are seldom
+    equally wide: a 1 beside a 0)."""
+    width = profile.size
+    if count == 1:
+        return [[0, width]]
+    ways = [_cuts(profile, count)]
+    lo, hi = int(0.2 * width), int(0.8 * width)
+    if count == 2 and hi > lo + 2:
+        for at in lo + np.argsort(profile[lo:hi], kind="stable")[: 4 * extra]:
+            if all(abs(int(at) - way[1]) > 1 for way in ways):
+                ways.append([0, int(at), width])
+            if len(ways) > extra:
+                break
+    return ways
+
+
+def _surety(parts: list[np.ndarray], reader: DigitReader, *, params: Params) -> np.ndarray:
+    """``reader``'s (N, 2) answer for each part's model input."""
+    return np.asarray(reader(np.stack([_normalize_mask(part, params=params)[0] for part in parts])), np.float64)
+
+
+def _log_surety(surety: np.ndarray) -> float:
+    """How surely every part is a digit, and which: the log of the product of ``surety``'s entries."""
+    return float(np.log(np.clip(surety, 1e-9, 1.0)).sum())
 
 
 def _upright_width(mask: np.ndarray, *, params: Params) -> float:

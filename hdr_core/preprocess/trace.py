@@ -120,9 +120,11 @@ def located(result: Located) -> list[Stage]:
 
 
 def digits_found(
-    ink: np.ndarray, count: int, rows: int, dropped: dict[str, int], *, joined: int, split: int, whole: int = 0
+    ink: np.ndarray, count: int, rows: int, dropped: dict[str, int], *, joined: int, split: int, whole: int = 0,
+    reread: int = 0
 ) -> Stage:
-    """A whole number's digits: ``split`` wide pieces were cut into touching digits, ``whole`` kept as one."""
+    """A whole number's digits: ``split`` wide pieces were cut into touching digits, ``whole`` kept as one, and
+    ``reread`` pieces cut as reading their parts showed (``SegmentParams.reread_margin``)."""
     parts = [f"{count} digit{'s' if count != 1 else ''} found in {rows} row{'s' if rows != 1 else ''}"]
     if joined:
         parts.append(f"{joined} digit{'s' if joined != 1 else ''} joined from pieces above one another")
@@ -132,6 +134,12 @@ def digits_found(
         parts.append(
             f"{whole} wide piece{'s' if whole != 1 else ''} kept as one digit (slanted, or with nowhere that two "
             "digits could touch)"
+        )
+    if reread:
+        parts.append(
+            f"{reread} piece{'s' if reread != 1 else ''} divided as the network read {'them' if reread != 1 else 'it'}"
+            ": cut by width alone, a part may not have been a digit, and another cut's parts read more surely as "
+            "digits (digits written close enough to touch)"
         )
     return Stage("digits", "Digits found", "; ".join(parts) + _left_out(dropped) + ".", ink)
 

@@ -299,6 +299,7 @@ def test_small_number_in_a_big_photo_is_shown_zoomed_in():
 def test_page_reads_real_dev_files_exactly_as_the_cli(data_file):
     """The page's processing gives the very model inputs that ``predict``/``evaluate`` (hdr_core) give."""
     from hdr_core import preprocess
+    from hdr_core.piece_reader import default_reader
 
     folder = data_file("real-dev/labels.csv").parent
     with open(folder / "labels.csv", newline="") as handle:
@@ -311,7 +312,8 @@ def test_page_reads_real_dev_files_exactly_as_the_cli(data_file):
         outcome = upload.preprocess_file(path.read_bytes(), path.name, mode=mode)
         assert outcome.error is None, (row["path"], outcome.error)
         if mode == "multi":
-            expected = np.stack([d.model_input for d in preprocess.segment(preprocess.load_image(path)).digits])
+            multi = preprocess.segment(preprocess.load_image(path), reader=default_reader())
+            expected = np.stack([d.model_input for d in multi.digits])
         else:
             expected = preprocess.preprocess(preprocess.load_image(path)).model_input[None]
         np.testing.assert_array_equal(outcome.steps.model_inputs, expected, err_msg=row["path"])

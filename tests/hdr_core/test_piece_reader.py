@@ -1,0 +1,143 @@
+"""Tests for hdr_core.piece_reader: digits written close enough to touch, cut where the network reads them."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from hdr_core import preprocess as pp
+from hdr_core.piece_reader import PieceReader, default_reader
+
+
+@pytest.fixture(scope="module")
+def reader() -> PieceReader:
+    found = default_reader()
+    assert found is not None, "the shipped network's LiteRT file or the digit check is missing"
+    return found
+
+
+def _written_close(text: str, overlap: int, thickness: int = 9) -> np.ndarray:
+    """``text`` in bold Hershey digits, each digit's box reaching ``overlap`` px into the one before (so that
+    their ink touches), dark on light paper: (260, 700) uint8."""
+    ink = np.zeros((260, 700), np.uint8)
+    x = 60
+    for char in text:
+        glyph = np.zeros_like(ink)
+        cv2.putText(glyph, char, (0, 190), cv2.FONT_HERSHEY_SIMPLEX, 4, 255, thickness, cv2.LINE_AA)
+        cols = np.flatnonzero(glyph.max(axis=0) > 127)
+        ink = np.maximum(ink, np.roll(glyph, x - cols[0], axis=1))
+        x += cols[-1] - cols[0] + 1 - overlap
+    return np.where(ink > 127, 40, 235).astype(np.uint8)
+
+
+def _read(result: pp.MultiPreprocessed, reader: PieceReader) -> str:
+    inputs = np.stack([digit.model_input for digit in result.digits])
+    return "".join(str(int(i)) for i in reader.network.predict_proba(inputs).argmax(axis=1))
+
+
+def test_the_reader_says_how_surely_each_picture_is_a_digit(reader):
+    seven = np.zeros((28, 28), np.float32)
+    cv2.line(seven, (7, 6), (20, 6), 1.0, 2)
+    cv2.line(seven, (20, 6), (11, 22), 1.0, 2)
+    answer = reader(np.stack([seven, np.zeros((28, 28), np.float32)]))
+    assert answer.shape == (2, 2) and answer.dtype == np.float64
+    assert np.all((answer >= 0) & (answer <= 1))
+    assert answer[0, 0] > 0.5 and answer[0, 1] >= reader.flag_below  # a 7, and a digit
+    assert 0 < reader.flag_below < 1
+
+
+@pytest.mark.parametrize(("number", "overlap"), [("01", 10), ("14", 10), ("17", 15), ("41", 20), ("67", 20), ("87", 20)])
+def test_two_digits_written_close_enough_to_touch_are_cut_where_the_network_reads_them(reader, number, overlap):
+    picture = _written_close(number, overlap)
+    assert cv2.connectedComponents((picture < 128).astype(np.uint8))[0] == 2  # one piece of ink
+    assert len(pp.segment(picture).digits) == 1  # no wider than one digit: width alone cannot see two
+    result = pp.segment(picture, reader=reader)
+    assert _read(result, reader) == number
+    found = next(stage for stage in result.trace if stage.name == "digits")
+    assert "1 piece divided as the network read it" in found.reason
+
+
+@pytest.mark.parametrize("thickness", [9, 14])
+@pytest.mark.parametrize("digit", list("0123456789"))
+def test_one_digit_alone_is_not_cut_by_reading(reader, digit, thickness):
+    picture = _written_close(digit, 0, thickness)
+    result = pp.segment(picture, reader=reader)
+    assert len(result.digits) == 1
+    assert "divided as the network read" not in next(s for s in result.trace if s.name == "digits").reason
+
+
+def test_every_photo_of_a_number_in_real_dev_is_read_exactly(reader, data_dir, data_file):
+    # A bold, flat 0 (real-dev's "2026") may not look like a digit to the check; cut anywhere, its halves read
+    # as a 1 and a 2. No column through a 0 is a joint where two digits could touch, so it stays whole.
+    from hdr_core.realdev import load_real_dev
+
+    data_file("real-dev/labels.csv")
+    numbers = [sample for sample in load_real_dev(data_dir) if sample.kind == "multi"]
+    assert numbers
+    for sample in numbers:
+        result = pp.segment(pp.load_image(sample.path), reader=reader)
+        inputs = np.stack([digit.model_input for digit in result.digits])
+        assert result.number(reader.network.predict_proba(inputs).argmax(axis=1).tolist()) == sample.label, sample.path
+
+
+class _SureOfEverything:
+    """A reader that finds every picture surely a digit."""
+
+    flag_below = 0.25
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        return np.ones((len(images), 2))
+
+
+class _WideIsNoDigit:
+    """A reader that finds a picture whose ink spans more than 12 of the 28 columns no digit at all, and any
+    narrower one a sure digit."""
+
+    flag_below = 0.25
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        cols = (np.asarray(images) > 0.2).any(axis=1).sum(axis=1)
+        return np.stack([np.ones(len(images)), np.where(cols > 12, 0.01, 0.99)], axis=1)
+
+
+def test_a_reader_that_finds_every_part_a_digit_leaves_the_width_rule_alone():
+    for number, overlap in (("17", 10), ("2026", -30), ("35", 20)):
+        picture = _written_close(number, overlap)
+        plain, read = pp.segment(picture), pp.segment(picture, reader=_SureOfEverything())
+        assert [d.box for d in read.digits] == [d.box for d in plain.digits]
+
+
+def test_a_part_that_may_not_be_a_digit_is_read_again_cut_every_way():
+    picture = _written_close("41", 20)
+    result = pp.segment(picture, reader=_WideIsNoDigit())
+    assert len(result.digits) == 2  # the whole "may not be a digit"; both halves are
+    assert result.digits[0].box.x < result.digits[1].box.x
+
+
+# Where a student meets it: ``predict --multi`` and the Upload page's whole-number mode read with the reader.
+
+
+def test_predict_multi_reads_two_touching_digits(capsys, tmp_path):
+    import json
+
+    from hdr_core.cli import main
+
+    path = tmp_path / "41.png"
+    cv2.imwrite(str(path), _written_close("41", 20))
+    status = main(["predict", "--json", "--multi", str(path)])
+    [record] = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert status == 0 and record["number"] == "41"
+    found = next(step for step in record["steps"] if step["stage"] == "digits")
+    assert "divided as the network read it" in found["reason"]
+
+
+def test_the_upload_page_reads_two_touching_digits_and_says_why():
+    from hdr_app import upload
+    from hdr_core.inference import Predictor
+
+    data = cv2.imencode(".png", _written_close("67", 20))[1].tobytes()
+    result = upload.read_file(data, "67.png", predictor=Predictor.from_path(), mode="multi")
+    assert result.ok and result.text == "67"
+    assert len(result.steps.boxes) == 2
+    assert any("divided as the network read it" in stage.caption for stage in result.steps.stages)
