@@ -142,7 +142,9 @@ def _typical_height(pieces: list[_Piece]) -> float:
 def _join_pieces(pieces: list[_Piece], height: float, slope: float = 0.0, *, params: Params) -> list[_Piece]:
     """Join pieces of one digit: they overlap horizontally and are close vertically, heights taken
     across the rows' ``slope`` (dy/dx, see ``_row_slope``) so that on a tilted photo a digit is not
-    joined to its neighbour in the next row."""
+    joined to its neighbour in the next row, and together they are no wider than one digit can be
+    (``params.segment.wide_aspect`` digit heights): a piece of ruled line that the light let fade before the
+    picture's edge, lying across the tops of several digits, is not part of each of them."""
     pieces = list(pieces)
 
     def level(box: Box) -> float:  # the box's top, measured from the row line through x = 0
@@ -161,6 +163,7 @@ def _join_pieces(pieces: list[_Piece], height: float, slope: float = 0.0, *, par
                 if (
                     overlap >= params.segment.join_overlap * narrower
                     and vertical_gap <= params.segment.join_gap * height
+                    and pa.box.union(pb.box).w <= params.segment.wide_aspect * height
                 ):
                     pieces[a] = _Piece(pa.labels + pb.labels, pa.box.union(pb.box), pa.area + pb.area)
                     del pieces[b]

@@ -444,3 +444,18 @@ def test_segment_reads_a_number_on_a_ruled_line_that_steps_aside_under_it(degree
     assert result.rows == ((0, 1, 2),)
     assert all(digit.box.h < 1.1 * text.h for digit in result.digits)
     assert "3 ruled lines erased" in next(stage.reason for stage in result.trace if stage.name == "lines")
+
+
+@pytest.mark.parametrize("length", [0.6, 0.7])
+@pytest.mark.parametrize("gap", [10, 25])
+def test_a_line_fading_before_the_edge_above_a_number_is_not_joined_to_its_digits(gap, length):
+    # A ruled line that the light lets fade before the picture's edge is no longer edge to edge, so it is kept as
+    # a piece; lying just above the digits, it was joined to each of them as "a piece above one another" (a 5's
+    # bar): "3580" read as three or four wide pieces of line and digit. No digit is that wide.
+    ink, text = _hershey_number("3580", (300, 700), (60, 200))
+    paper = np.full(ink.shape, 232, np.uint8)
+    cv2.line(paper, (0, text.y - gap), (int(length * 700), text.y - gap), 120, 2)
+    result = pp.segment(_photo_of(ink, paper))
+    assert result.rows == ((0, 1, 2, 3),)
+    for digit in result.digits:
+        assert digit.box.y >= text.y - 4 and digit.box.w < 0.8 * text.h
