@@ -260,9 +260,10 @@ class SegmentParams:
     joint_share: float = 0.8
     wide_aspect: float = 1.6
     # With a reader (``segment(..., reader=)``: the network and the digit check), a piece wider than
-    # ``reread_aspect`` row heights whose digits (as width cut it) include one that may not be a digit at all
-    # is read again cut at joints every way it could hold 1, 2, 3... digits; the way whose parts read most surely as
-    # digits (the product of each part's probabilities) is taken when it is ``reread_margin`` times surer.
+    # ``reread_aspect`` row heights is read again: one under ``wide_aspect`` that the width rule cut stays whole
+    # when whole it reads at least as surely as a digit as its parts do; and where a part may not be a digit at
+    # all, the piece is cut at joints every way it could hold 1, 2, 3... digits and the way whose parts read most
+    # surely as digits (the product of each part's probabilities) is taken when it is ``reread_margin`` times surer.
     reread_aspect: float = 0.6
     reread_margin: float = 4.0
     # Reading one digit "leaves digits out" when ``segment`` finds two or more digits at least this share of

@@ -261,23 +261,32 @@ def _reread(mask: np.ndarray, profile: np.ndarray, edges: list[int], row_height:
             params: Params) -> list[int] | None:
     """A better way to cut a piece than ``edges``, by reading its parts; None to keep ``edges``.
 
-    When every part as ``edges`` cuts it reads as a digit at all (``reader.flag_below``), the width rule
-    stands. Otherwise the piece is cut every way it could hold 1, 2, ... digits (one more than the width
-    suggests): at the emptiest columns near even divisions (``_cuts``) and, for two digits, at the
-    emptiest columns of its middle three fifths. Each way scores the product over its parts of the most
-    likely digit's probability and the probability of a digit at all; the best replaces ``edges`` when
-    it is ``params.segment.reread_margin`` times surer."""
+    A piece under ``params.segment.wide_aspect`` row heights that the width rule cut stays whole when, whole, it
+    reads at least as surely as a digit as its parts do (the product below): there its width alone is weak
+    evidence (a wide, low 2). When every part of the way chosen reads as a digit at all (``reader.flag_below``),
+    that way stands. Otherwise the piece is cut every way it could hold 1, 2, ... digits (one more than the width
+    suggests), at joints only (``SegmentParams.joint_share``): at the emptiest columns near even divisions
+    (``_cuts``) and, for two digits, at the emptiest columns of its middle three fifths. Each way scores the
+    product over its parts of the most likely digit's probability and the probability of a digit at all; the
+    best replaces the way chosen when it is ``params.segment.reread_margin`` times surer."""
+    width = mask.shape[1]
     parts = _parts(mask, edges, row_height, params=params)
     surety = None if parts is None else _surety(parts, reader, params=params)
-    if surety is not None and surety[:, 1].min() >= reader.flag_below:
-        return None
-    best, best_score = None, (-np.inf if surety is None else _log_surety(surety)) + np.log(params.segment.reread_margin)
     upright = _upright_width(mask, params=params) / row_height
+    chosen = edges
+    if surety is not None and len(edges) > 2 and upright < params.segment.wide_aspect:
+        whole = _surety([mask], reader, params=params)
+        if _log_surety(whole) >= _log_surety(surety):
+            chosen, surety = [0, width], whole
+    if surety is not None and surety[:, 1].min() >= reader.flag_below:
+        return None if chosen is edges else chosen
+    best = None if chosen is edges else chosen
+    best_score = (-np.inf if surety is None else _log_surety(surety)) + np.log(params.segment.reread_margin)
     most = max(len(edges), round(upright / params.segment.digit_aspect) + 1)
     joint = params.segment.joint_share * float(np.median(profile[profile > 0]))
     for count in range(1, most + 1):
         for candidate in _candidate_cuts(profile, count):
-            if candidate == edges or any(profile[at] > joint for at in candidate[1:-1]):
+            if candidate in (edges, chosen) or any(profile[at] > joint for at in candidate[1:-1]):
                 continue
             parts = _parts(mask, candidate, row_height, params=params)
             if parts is None:

@@ -137,9 +137,8 @@ def digits_found(
         )
     if reread:
         parts.append(
-            f"{reread} piece{'s' if reread != 1 else ''} divided as the network read {'them' if reread != 1 else 'it'}"
-            ": cut by width alone, a part may not have been a digit, and another cut's parts read more surely as "
-            "digits (digits written close enough to touch)"
+            f"{reread} piece{'s' if reread != 1 else ''} divided where the network read the parts most surely as "
+            "digits, not where width alone would cut (digits written close enough to touch, a wide digit)"
         )
     return Stage("digits", "Digits found", "; ".join(parts) + _left_out(dropped) + ".", ink)
 

@@ -55,7 +55,7 @@ def test_two_digits_written_close_enough_to_touch_are_cut_where_the_network_read
     result = pp.segment(picture, reader=reader)
     assert _read(result, reader) == number
     found = next(stage for stage in result.trace if stage.name == "digits")
-    assert "1 piece divided as the network read it" in found.reason
+    assert "1 piece divided where the network read the parts" in found.reason
 
 
 @pytest.mark.parametrize("thickness", [9, 14])
@@ -64,7 +64,18 @@ def test_one_digit_alone_is_not_cut_by_reading(reader, digit, thickness):
     picture = _written_close(digit, 0, thickness)
     result = pp.segment(picture, reader=reader)
     assert len(result.digits) == 1
-    assert "divided as the network read" not in next(s for s in result.trace if s.name == "digits").reason
+    assert "divided where the network read" not in next(s for s in result.trace if s.name == "digits").reason
+
+
+@pytest.mark.parametrize(("digit", "stretch"), [("0", 2.0), ("3", 1.8), ("3", 2.0), ("4", 2.2)])
+def test_a_digit_written_wide_is_kept_whole_where_it_reads_as_one(reader, digit, stretch):
+    glyph = np.zeros((260, 300), np.uint8)
+    cv2.putText(glyph, digit, (60, 190), cv2.FONT_HERSHEY_SIMPLEX, 4, 255, 9, cv2.LINE_AA)
+    picture = np.where(cv2.resize(glyph, (int(300 * stretch), 260)) > 127, 40, 235).astype(np.uint8)
+    assert len(pp.segment(picture).digits) >= 2  # wide enough for width alone to cut it
+    result = pp.segment(picture, reader=reader)
+    assert _read(result, reader) == digit
+    assert "1 piece divided where the network read the parts" in next(s for s in result.trace if s.name == "digits").reason
 
 
 def test_every_photo_of_a_number_in_real_dev_is_read_exactly(reader, data_dir, data_file):
@@ -129,7 +140,7 @@ def test_predict_multi_reads_two_touching_digits(capsys, tmp_path):
     [record] = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
     assert status == 0 and record["number"] == "41"
     found = next(step for step in record["steps"] if step["stage"] == "digits")
-    assert "divided as the network read it" in found["reason"]
+    assert "divided where the network read the parts" in found["reason"]
 
 
 def test_the_upload_page_reads_two_touching_digits_and_says_why():
@@ -140,4 +151,4 @@ def test_the_upload_page_reads_two_touching_digits_and_says_why():
     result = upload.read_file(data, "67.png", predictor=Predictor.from_path(), mode="multi")
     assert result.ok and result.text == "67"
     assert len(result.steps.boxes) == 2
-    assert any("divided as the network read it" in stage.caption for stage in result.steps.stages)
+    assert any("divided where the network read the parts" in stage.caption for stage in result.steps.stages)
