@@ -261,23 +261,28 @@ def _reread(mask: np.ndarray, profile: np.ndarray, edges: list[int], row_height:
             params: Params) -> list[int] | None:
     """A better way to cut a piece than ``edges``, by reading its parts; None to keep ``edges``.
 
-    A piece under ``params.segment.wide_aspect`` row heights that the width rule cut stays whole when, whole, it
-    reads at least as surely as a digit as its parts do (the product below): there its width alone is weak
-    evidence (a wide, low 2). When every part of the way chosen reads as a digit at all (``reader.flag_below``),
-    that way stands. Otherwise the piece is cut every way it could hold 1, 2, ... digits (one more than the width
+    A piece that the width rule cut into N digits is cut into N - 1 (whole, for N = 2) when those parts read
+    at least as surely as digits (the product below), and so on down: the width only guesses how many digits a
+    piece holds (a wide, low 2; a 0 and a 3 written close, cut in three), and the halves of a digit can each
+    look like a digit, so the reading settles it and fewer digits win a tie. When every part of the way
+    chosen reads as a digit at all (``reader.flag_below``), that way stands. Otherwise the piece is cut every way it could hold 1, 2, ... digits (one more than the width
     suggests), at joints only (``SegmentParams.joint_share``): at the emptiest columns near even divisions
     (``_cuts``) and, for two digits, at the emptiest columns of its middle three fifths. Each way scores the
     product over its parts of the most likely digit's probability and the probability of a digit at all; the
     best replaces the way chosen when it is ``params.segment.reread_margin`` times surer."""
-    width = mask.shape[1]
     parts = _parts(mask, edges, row_height, params=params)
     surety = None if parts is None else _surety(parts, reader, params=params)
     upright = _upright_width(mask, params=params) / row_height
     chosen = edges
-    if surety is not None and len(edges) > 2 and upright < params.segment.wide_aspect:
-        whole = _surety([mask], reader, params=params)
-        if _log_surety(whole) >= _log_surety(surety):
-            chosen, surety = [0, width], whole
+    while surety is not None and len(chosen) > 2:  # one digit fewer, as surely read: the width guessed too many
+        fewer = [(way, _surety(parts, reader, params=params)) for way in _candidate_cuts(profile, len(chosen) - 2)
+                 if (parts := _parts(mask, way, row_height, params=params)) is not None]
+        if not fewer:
+            break
+        way, got = max(fewer, key=lambda item: _log_surety(item[1]))
+        if _log_surety(got) < _log_surety(surety):
+            break
+        chosen, surety = way, got
     if surety is not None and surety[:, 1].min() >= reader.flag_below:
         return None if chosen is edges else chosen
     best = None if chosen is edges else chosen

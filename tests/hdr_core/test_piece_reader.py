@@ -78,6 +78,30 @@ def test_a_digit_written_wide_is_kept_whole_where_it_reads_as_one(reader, digit,
     assert "1 piece divided where the network read the parts" in next(s for s in result.trace if s.name == "digits").reason
 
 
+def _mnist_pair(mnist, first: int, second: int, overlap: int = 6, scale: int = 3) -> np.ndarray:
+    """Two MNIST test digits written side by side, the second reaching ``overlap`` px into the first (so that
+    they touch), dark on light paper: (H, W) uint8."""
+    a, b = (cv2.resize(mnist.x_test[k], None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+            for k in (first, second))
+    a, b = (d[:, np.flatnonzero(d.max(axis=0) > 60)[0]:np.flatnonzero(d.max(axis=0) > 60)[-1] + 1] for d in (a, b))
+    ink = np.zeros((a.shape[0], a.shape[1] + b.shape[1] - overlap), np.uint8)
+    ink[:, : a.shape[1]] = a
+    ink[:, a.shape[1] - overlap :] = np.maximum(ink[:, a.shape[1] - overlap :], b)
+    return np.clip(235 - np.pad(ink, 40).astype(np.float32) * 0.8, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize(("first", "second"), [(4008, 7870), (3164, 2393), (8712, 147), (8254, 6265)])
+def test_two_touching_digits_that_width_cuts_in_three_are_read_as_two(reader, data_dir, first, second):
+    # Width guesses how many digits a piece holds; two MNIST digits written touching are cut in three by it, and
+    # the halves of one can each read as a digit. One digit fewer, read as surely, wins.
+    from hdr_core.data import load_dataset
+
+    mnist = load_dataset("mnist", data_dir=data_dir)
+    picture = _mnist_pair(mnist, first, second)
+    assert len(pp.segment(picture).digits) == 3
+    assert _read(pp.segment(picture, reader=reader), reader) == f"{mnist.y_test[first]}{mnist.y_test[second]}"
+
+
 def test_every_photo_of_a_number_in_real_dev_is_read_exactly(reader, data_dir, data_file):
     # A bold, flat 0 (real-dev's "2026") may not look like a digit to the check; cut anywhere, its halves read
     # as a 1 and a 2. No column through a 0 is a joint where two digits could touch, so it stays whole.
