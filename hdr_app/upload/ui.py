@@ -151,8 +151,9 @@ def options_ui() -> Options:
     with left:
         mode = st.segmented_control(
             "What is in each picture?", MODES, format_func=MODE_LABELS.get, required=True, key=state.UPLOAD_MODE,
-            help="A whole number is cut into digits (connected ink, broken strokes joined; dots, specks and "
-                 "a box, circle or underline round them ignored), read left to right and rows top to bottom.")
+            help="A whole number is cut into digits (connected ink, broken strokes joined; digits written close "
+                 "enough to touch cut where the network reads each part as a digit; dots, specks and a box, circle "
+                 "or underline round them ignored), read left to right and rows top to bottom.")
     with right:
         threshold = st.segmented_control(
             "Threshold", preprocess.THRESHOLD_METHODS, format_func=THRESHOLD_LABELS.get, required=True,
