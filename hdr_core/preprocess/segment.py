@@ -199,9 +199,9 @@ def _split_touching(
     row's height tall (what is shorter is a dash: a 5's long bar, a 2's foot), and, in a piece under
     ``params.segment.wide_aspect`` row heights wide, where the digits meet at a joint (see
     ``SegmentParams.joint_share``); one digit fewer is tried before the piece is kept whole.
-    With a ``reader``, a piece over ``params.segment.reread_aspect`` row heights wide whose parts include one
-    that may not be a digit is read again (``_reread``): two digits written close enough to touch can be
-    narrower than the width rule sees, and a width can be cut into too many."""
+    With a ``reader``, a piece over ``params.segment.reread_aspect`` row heights wide is read again (``_reread``):
+    two digits written close enough to touch can be narrower than the width rule sees, and a width can be cut
+    into too many."""
     out: list[_Piece] = []
     cut = whole = reread = 0
     for piece in pieces:
@@ -264,12 +264,14 @@ def _reread(mask: np.ndarray, profile: np.ndarray, edges: list[int], row_height:
     A piece that the width rule cut into N digits is cut into N - 1 (whole, for N = 2) when those parts read
     at least as surely as digits (the product below), and so on down: the width only guesses how many digits a
     piece holds (a wide, low 2; a 0 and a 3 written close, cut in three), and the halves of a digit can each
-    look like a digit, so the reading settles it and fewer digits win a tie. When every part of the way
-    chosen reads as a digit at all (``reader.flag_below``), that way stands. Otherwise the piece is cut every way it could hold 1, 2, ... digits (one more than the width
-    suggests), at joints only (``SegmentParams.joint_share``): at the emptiest columns near even divisions
-    (``_cuts``) and, for two digits, at the emptiest columns of its middle three fifths. Each way scores the
-    product over its parts of the most likely digit's probability and the probability of a digit at all; the
-    best replaces the way chosen when it is ``params.segment.reread_margin`` times surer."""
+    look like a digit, so the reading settles it and fewer digits win a tie.
+
+    When every part of the way chosen reads as a digit at all (``reader.flag_below``), that way stands.
+    Otherwise the piece is cut every way it could hold 1, 2, ... digits (one more than the width suggests), at
+    joints only (``SegmentParams.joint_share``): at the emptiest columns near even divisions (``_cuts``) and, for
+    two digits, at the emptiest columns of its middle three fifths. Each way scores the product over its parts
+    of the most likely digit's probability and the probability of a digit at all; the best replaces the way
+    chosen when it is ``params.segment.reread_margin`` times surer."""
     parts = _parts(mask, edges, row_height, params=params)
     surety = None if parts is None else _surety(parts, reader, params=params)
     upright = _upright_width(mask, params=params) / row_height

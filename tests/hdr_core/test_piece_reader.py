@@ -47,7 +47,9 @@ def test_the_reader_says_how_surely_each_picture_is_a_digit(reader):
     assert 0 < reader.flag_below < 1
 
 
-@pytest.mark.parametrize(("number", "overlap"), [("01", 10), ("14", 10), ("17", 15), ("41", 20), ("67", 20), ("87", 20)])
+@pytest.mark.parametrize(
+    ("number", "overlap"), [("01", 10), ("14", 10), ("17", 15), ("41", 20), ("67", 20), ("87", 20)]
+)
 def test_two_digits_written_close_enough_to_touch_are_cut_where_the_network_reads_them(reader, number, overlap):
     picture = _written_close(number, overlap)
     assert cv2.connectedComponents((picture < 128).astype(np.uint8))[0] == 2  # one piece of ink
@@ -75,7 +77,8 @@ def test_a_digit_written_wide_is_kept_whole_where_it_reads_as_one(reader, digit,
     assert len(pp.segment(picture).digits) >= 2  # wide enough for width alone to cut it
     result = pp.segment(picture, reader=reader)
     assert _read(result, reader) == digit
-    assert "1 piece divided where the network read the parts" in next(s for s in result.trace if s.name == "digits").reason
+    found = next(stage for stage in result.trace if stage.name == "digits")
+    assert "1 piece divided where the network read the parts" in found.reason
 
 
 def _mnist_pair(mnist, first: int, second: int, overlap: int = 6, scale: int = 3) -> np.ndarray:
