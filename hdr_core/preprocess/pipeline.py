@@ -246,9 +246,9 @@ def segment(image, *, threshold: ThresholdMethod = "mean", params: Params | None
         The tuning values (default ``Params()``).
     reader : DigitReader, keyword-only
         How surely a picture is a digit (``hdr_core.piece_reader.default_reader()``: the shipped network
-        and digit check). With one, a piece of ink that cut by width alone leaves a part that may not be a
-        digit is cut the way whose parts read most surely as digits (``SegmentParams.reread_margin``):
-        two digits written close enough to touch. None cuts by width alone.
+        and digit check). With one, a wide piece of ink is cut into digits where its parts read most surely as
+        digits rather than by width alone (``SegmentParams.reread_aspect``, ``reread_margin``): two digits
+        written close enough to touch, a wide digit that width would cut. None cuts by width alone.
 
     Returns
     -------
@@ -260,10 +260,11 @@ def segment(image, *, threshold: ThresholdMethod = "mean", params: Params | None
     -----
     Connected ink components are the digits, after dropping specks and dots (tiny against the median
     digit), grid lines, border-touching desk/shadow regions, and boxes (one round the number or one
-    per digit), circles and underlines drawn round them. Pieces that overlap horizontally and
-    are close vertically (a 5's detached bar) are joined; a component much wider than the row is tall
-    holds touching digits and is cut at the emptiest columns. Rows are found by gaps between the
-    digits' vertical centres.
+    per digit), circles and underlines drawn round them. Pieces that overlap horizontally, are close
+    vertically and together are no wider than a digit (a 5's detached bar) are joined; a component much
+    wider than the row is tall holds touching digits and is cut at the emptiest columns, or, with a
+    ``reader``, where the parts read most surely as digits. Rows are found by gaps between the digits'
+    vertical centres.
 
     Raises
     ------
