@@ -37,13 +37,16 @@ def _read(result: pp.MultiPreprocessed, reader: PieceReader) -> str:
 
 
 def test_the_reader_says_how_surely_each_picture_is_a_digit(reader):
-    seven = np.zeros((28, 28), np.float32)
+    seven, dash = np.zeros((2, 28, 28), np.float32)
     cv2.line(seven, (7, 6), (20, 6), 1.0, 2)
     cv2.line(seven, (20, 6), (11, 22), 1.0, 2)
-    answer = reader(np.stack([seven, np.zeros((28, 28), np.float32)]))
+    cv2.line(dash, (4, 14), (24, 14), 1.0, 3)
+    answer = reader(np.stack([seven, dash]))
     assert answer.shape == (2, 2) and answer.dtype == np.float64
     assert np.all((answer >= 0) & (answer <= 1))
-    assert answer[0, 0] > 0.5 and answer[0, 1] >= reader.flag_below  # a 7, and a digit
+    assert reader.network.predict_proba(seven[None]).argmax() == 7
+    assert answer[0, 0] > 0.5 and answer[0, 1] >= reader.flag_below  # surely a 7, and a digit
+    assert answer[1, 1] < reader.flag_below  # a dash may not be a digit at all
     assert 0 < reader.flag_below < 1
 
 
