@@ -23,7 +23,7 @@ from hdr_app.keras_guard import guard_keras_session
 from hdr_core.calibration import card_temperature
 from hdr_core.errors import ModelError
 from hdr_core.inference import ModelInfo, Predictor, read_card, shipped_models
-from hdr_core.lite import LitePredictor, shipped_lite_file
+from hdr_core.lite import LitePredictor, shipped_lite_predictor
 from hdr_core.quiet import import_tensorflow_quietly
 from hdr_core.realdev import recorded_accuracy
 
@@ -441,14 +441,11 @@ def shipped_instant_predictor(path: str, version: int | None = None) -> InstantP
     (``python -m hdr_core export-lite``): no TensorFlow in the web process. Otherwise converted here,
     through TensorFlow (:class:`~hdr_app.draw.instant.InstantPredictor`).
     """
-    card = read_card(path) or {}
-    lite_path = shipped_lite_file(path, card)
-    if lite_path is not None:
-        try:
-            return LitePredictor.from_file(lite_path, card.get("class_names"), temperature=card_temperature(card))
-        except ModelError:
-            pass  # a damaged file: convert from the .keras below
-    return InstantPredictor(shipped_predictor(path, version))
+    try:
+        lite = shipped_lite_predictor(path, read_card(path))
+    except ModelError:
+        lite = None  # a damaged file: convert from the .keras below
+    return lite if lite is not None else InstantPredictor(shipped_predictor(path, version))
 
 
 def current_instant_predictor() -> tuple[InstantPredictor | LitePredictor, ModelChoiceInfo]:

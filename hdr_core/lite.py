@@ -28,7 +28,15 @@ from .errors import ModelError
 from .inference import Prediction
 from .quiet import stderr_held_back
 
-__all__ = ["LITE_SUFFIX", "LitePredictor", "convert", "export_lite", "file_sha256", "shipped_lite_file"]
+__all__ = [
+    "LITE_SUFFIX",
+    "LitePredictor",
+    "convert",
+    "export_lite",
+    "file_sha256",
+    "shipped_lite_file",
+    "shipped_lite_predictor",
+]
 
 LITE_SUFFIX = ".tflite"
 CARD_KEY = "litert"  # the card's record of its flat buffer: {"file": ..., "keras_sha256": ...}
@@ -116,6 +124,24 @@ def shipped_lite_file(keras_path: str | os.PathLike, card: dict | None) -> Path 
     except OSError:
         pass
     return None
+
+
+def shipped_lite_predictor(keras_path: str | os.PathLike, card: dict | None) -> LitePredictor | None:
+    """The LiteRT predictor made from exactly this ``.keras`` file, with its card's class names and calibration
+    temperature; None when the card records no such file (:func:`shipped_lite_file`).
+
+    Raises
+    ------
+    ModelError
+        The ``.tflite`` file is there but is not a LiteRT model (damaged).
+    """
+    from .calibration import card_temperature
+
+    lite_path = shipped_lite_file(keras_path, card)
+    if lite_path is None:
+        return None
+    card = card or {}
+    return LitePredictor.from_file(lite_path, card.get("class_names"), temperature=card_temperature(card))
 
 
 class LitePredictor:

@@ -79,21 +79,18 @@ def default_reader() -> PieceReader | None:
 
 
 def _load() -> PieceReader | None:
-    from .calibration import card_temperature
     from .catalog import default_model_path, read_card
     from .constants import DIGIT_CLASS_NAMES
-    from .lite import shipped_lite_file
+    from .lite import shipped_lite_predictor
 
     checker = default_checker()
+    if checker is None:
+        return None
     path = default_model_path()
     try:
-        card = read_card(path)
-        lite_path = shipped_lite_file(path, card)
-        if checker is None or lite_path is None:
-            return None
-        network = LitePredictor.from_file(lite_path, temperature=card_temperature(card))
+        network = shipped_lite_predictor(path, read_card(path))
     except (ModelError, OSError, ValueError):
         return None
-    if network.n_classes != len(DIGIT_CLASS_NAMES):
+    if network is None or network.n_classes != len(DIGIT_CLASS_NAMES):
         return None
     return PieceReader(network, checker)

@@ -212,8 +212,9 @@ def _split_touching(
             continue
         mask = np.isin(comps.labels[piece.box.slices], piece.labels)
         profile = np.convolve(mask.sum(axis=0).astype(np.float64), np.ones(3) / 3, mode="same")
-        edges = _width_cut(mask, profile, row_height, params=params) if wide else [0, mask.shape[1]]
-        better = None if reader is None else _reread(mask, profile, edges, row_height, reader, params=params)
+        aspect = _upright_width(mask, params=params) / row_height
+        edges = _width_cut(mask, profile, aspect, row_height, params=params) if wide else [0, mask.shape[1]]
+        better = None if reader is None else _reread(mask, profile, edges, aspect, row_height, reader, params=params)
         if better is not None:
             edges, reread = better, reread + 1
         elif len(edges) > 2:
@@ -228,19 +229,17 @@ def _split_touching(
     return out, cut, whole, reread
 
 
-def _width_cut(mask: np.ndarray, profile: np.ndarray, row_height: float, *, params: Params) -> list[int]:
-    """Where the width rule cuts a wide piece (``mask``, (H, W) bool; ``profile``, its (W,) ink per column):
-    ``[0, cut, ..., W]``, or ``[0, W]`` when it is kept whole (see ``_split_touching``)."""
-    aspect = _upright_width(mask, params=params) / row_height
-    joint = params.segment.joint_share * float(np.median(profile[profile > 0]))
+def _width_cut(mask: np.ndarray, profile: np.ndarray, aspect: float, row_height: float, *, params: Params
+               ) -> list[int]:
+    """Where the width rule cuts a wide piece (``mask``, (H, W) bool; ``profile``, its (W,) ink per column;
+    ``aspect``, its upright width in row heights): ``[0, cut, ..., W]``, or ``[0, W]`` when it is kept whole
+    (see ``_split_touching``)."""
+    joint = _joint_level(profile, params=params)
     estimate = max(2, round(aspect / params.segment.digit_aspect))
     for count in range(estimate if aspect > params.segment.touching_aspect else 1, 1, -1):
         edges = _cuts(profile, count)
-        tall = all(
-            _ink_height(mask[:, lo:hi]) >= params.segment.min_digit_height_share * row_height
-            for lo, hi in pairwise(edges)
-            if mask[:, lo:hi].any()
-        )
+        tall = not any(_is_dash(mask[:, lo:hi], row_height, params=params)
+                       for lo, hi in pairwise(edges) if mask[:, lo:hi].any())
         joined = aspect >= params.segment.wide_aspect or all(profile[at] <= joint for at in edges[1:-1])
         if tall and joined:
             return edges
@@ -251,15 +250,27 @@ def _parts(mask: np.ndarray, edges: list[int], row_height: float, *, params: Par
     """The columns of ``mask`` between ``edges``, or None when one of them holds no digit: no ink, or ink
     under ``params.segment.min_digit_height_share`` of the row's height tall (a dash)."""
     parts = [mask[:, lo:hi] for lo, hi in pairwise(edges) if hi - lo >= 2]
-    least = params.segment.min_digit_height_share * row_height
-    if not parts or any(_ink_height(part) < least for part in parts):
+    if not parts or any(_is_dash(part, row_height, params=params) for part in parts):
         return None
     return parts
 
 
-def _reread(mask: np.ndarray, profile: np.ndarray, edges: list[int], row_height: float, reader: DigitReader, *,
-            params: Params) -> list[int] | None:
-    """A better way to cut a piece than ``edges``, by reading its parts; None to keep ``edges``.
+def _is_dash(part: np.ndarray, row_height: float, *, params: Params) -> bool:
+    """Whether the ink of ``part`` ((H, w) bool) is too short for a digit (none at all included): under
+    ``params.segment.min_digit_height_share`` of the row's height, as a 5's long bar or a 2's foot is."""
+    return _ink_height(part) < params.segment.min_digit_height_share * row_height
+
+
+def _joint_level(profile: np.ndarray, *, params: Params) -> float:
+    """The most ink a column of ``profile`` ((W,) ink per column) holds where two digits meet at a joint:
+    ``params.segment.joint_share`` of a typical column's."""
+    return params.segment.joint_share * float(np.median(profile[profile > 0]))
+
+
+def _reread(mask: np.ndarray, profile: np.ndarray, edges: list[int], aspect: float, row_height: float,
+            reader: DigitReader, *, params: Params) -> list[int] | None:
+    """A better way to cut a piece than ``edges``, by reading its parts; None to keep ``edges``. ``aspect`` is
+    the piece's upright width in row heights (``_upright_width``).
 
     A piece that the width rule cut into N digits is cut into N - 1 (whole, for N = 2) when those parts read
     at least as surely as digits (the product below), and so on down: the width only guesses how many digits a
@@ -274,7 +285,6 @@ def _reread(mask: np.ndarray, profile: np.ndarray, edges: list[int], row_height:
     chosen when it is ``params.segment.reread_margin`` times surer."""
     parts = _parts(mask, edges, row_height, params=params)
     surety = None if parts is None else _surety(parts, reader, params=params)
-    upright = _upright_width(mask, params=params) / row_height
     chosen = edges
     while surety is not None and len(chosen) > 2:  # one digit fewer, as surely read: the width guessed too many
         fewer = [(way, _surety(parts, reader, params=params)) for way in _candidate_cuts(profile, len(chosen) - 2)
@@ -289,8 +299,8 @@ def _reread(mask: np.ndarray, profile: np.ndarray, edges: list[int], row_height:
         return None if chosen is edges else chosen
     best = None if chosen is edges else chosen
     best_score = (-np.inf if surety is None else _log_surety(surety)) + np.log(params.segment.reread_margin)
-    most = max(len(edges), round(upright / params.segment.digit_aspect) + 1)
-    joint = params.segment.joint_share * float(np.median(profile[profile > 0]))
+    most = max(len(edges), round(aspect / params.segment.digit_aspect) + 1)
+    joint = _joint_level(profile, params=params)
     for count in range(1, most + 1):
         for candidate in _candidate_cuts(profile, count):
             if candidate in (edges, chosen) or any(profile[at] > joint for at in candidate[1:-1]):
