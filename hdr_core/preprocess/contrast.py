@@ -76,27 +76,35 @@ def _knots(
     above_wide: np.ndarray, fine: np.ndarray, wide: np.ndarray, side: int, *, params: Params
 ) -> np.ndarray | None:
     """(h, w) bool: where the fine background scale (``fine``, kernel ``side``) rises above the ``wide``
-    one in a patch that is ink, not background; None when there is none. Such a patch is at most
-    ``params.contrast.knot_sides`` fine kernels across, stands out from the wide level as ink does (most of it at
-    least ``_ink_contrast_level``: paper texture and sensor noise in a dim corner do not), and all
-    round it the wide level stays below the fine level inside it: strokes meeting in a knot, a blot,
-    or a stroke crossing where two printed lines cross. A shadow's narrow end runs on into its wide
-    part, where the wide level catches up. All (h, w) uint8; ``above_wide`` is the work copy (ink
-    bright) less ``wide``."""
+    one in a patch that is ink, not background; None when there is none. Such a patch stands out from the
+    wide level as ink does (most of it at least ``_ink_contrast_level``: paper texture and sensor noise in a
+    dim corner do not), all round it the wide level stays below the fine level inside it, and it is at most
+    ``params.contrast.knot_sides`` fine kernels across: strokes meeting in a knot, a small blot, or a stroke
+    crossing where two printed lines cross. Or it is bigger, but most of it stands out at least
+    ``params.contrast.blot_share`` as far as the strong ink does (``_strong_ink_level``) and it is clear of the
+    picture's edge: a bold marker stroke or a filled-in loop among finer strokes and printed lines, which set
+    the fine scale (a shadow is paler than the ink; a desk comes in from the edge). A shadow's narrow end
+    runs on into its wide part, where the wide level catches up. All (h, w) uint8; ``above_wide`` is the
+    work copy (ink bright) less ``wide``."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(
         (cv2.subtract(fine, wide) >= params.contrast.min_ink_contrast).astype(np.uint8), connectivity=8
     )
     ink_level = _ink_contrast_level(above_wide, params=params) if count > 1 else None
     if ink_level is None:
         return None
+    blot_level = params.contrast.blot_share * _strong_ink_level(above_wide, params=params)
+    height, width = labels.shape
     knots = np.zeros(count, bool)
     for i in range(1, count):
         x, y, w, h, area = stats[i]
-        if area >= (params.contrast.knot_sides * side) ** 2:
-            continue
         box = (slice(max(0, y - 1), y + h + 1), slice(max(0, x - 1), x + w + 1))
         patch = labels[box] == i
-        if np.median(above_wide[box][patch]) < ink_level:
+        stands_out = float(np.median(above_wide[box][patch]))
+        if stands_out < ink_level:
+            continue
+        if area >= (params.contrast.knot_sides * side) ** 2 and (
+            stands_out < blot_level or x == 0 or y == 0 or x + w == width or y + h == height
+        ):
             continue
         ring = cv2.dilate(patch.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~patch
         if not ring.any():

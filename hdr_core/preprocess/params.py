@@ -100,6 +100,10 @@ class ContrastParams:
     # A patch no more than this many fine kernels across where only the fine scale sees background, ringed by
     # lower wide background, is a knot of strokes, not a shadow's narrow end.
     knot_sides: int = 2
+    # A bigger patch is ink too when it stands out as much as this share of the strong ink does, clear of the
+    # picture's edge: a bold marker stroke or a filled loop beside finer strokes; a shadow is paler than the
+    # ink, and a desk comes in from the edge.
+    blot_share: float = 0.6
     # Ink in a shadow is scaled back to full light, by at most this factor (a near-black "paper" is a desk).
     max_shadow_gain: float = 4
     # A pixel is ink when its local contrast is at least this share of the strong ink's: keeps pencil strokes,

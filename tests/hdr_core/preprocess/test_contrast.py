@@ -81,3 +81,46 @@ def test_bold_marker_strokes_with_pits_stay_ink_whole():
     gray = render(mask & ~pits, 30, 215) + np.random.default_rng(4).normal(0, 3, mask.shape)
     result = pp.preprocess(cv2.GaussianBlur(np.clip(gray, 0, 255).astype(np.uint8), (3, 3), 0))
     assert np.count_nonzero(result.ink & mask) >= 0.95 * np.count_nonzero(mask)
+
+
+def _number_with_a_blot(shadow_level: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """"418" in a fine pen and a 6 whose loop is filled in (a felt pen's blot, as wide as seven of the fine
+    strokes) on squared paper, the light falling off across it: (H, W) uint8, the blot's mask, and the mask of
+    a pale round shadow above the 6 (all False unless ``shadow_level``, the paper's level inside it)."""
+    height, width = 240, 560
+    ink = np.zeros((height, width), np.uint8)
+    cv2.putText(ink, "418", (40, 180), cv2.FONT_HERSHEY_SIMPLEX, 4.5, 255, 4, cv2.LINE_AA)
+    blot = np.zeros_like(ink)
+    cv2.circle(blot, (470, 152), 28, 255, -1, cv2.LINE_AA)
+    cv2.ellipse(ink, (498, 152), (56, 72), 0, 180, 250, 255, 4, cv2.LINE_AA)  # the 6's stem into the blot
+    paper = np.full(ink.shape, 228.0)
+    for at in range(10, width, 30):
+        cv2.line(paper, (0, at), (width, at), 175, 1)
+        cv2.line(paper, (at, 0), (at, height), 175, 1)
+    paper *= 1 - 0.25 * np.indices(ink.shape)[1] / width
+    shadow = np.zeros_like(ink)
+    if shadow_level is not None:
+        cv2.circle(shadow, (380, 60), 30, 255, -1)
+        paper -= (228 - shadow_level) * cv2.GaussianBlur(shadow, (9, 9), 0) / 255
+    share = np.maximum(ink, blot) / 255
+    gray = paper * (1 - share) + 40 * share + np.random.default_rng(2).normal(0, 4, ink.shape)
+    return np.clip(gray, 0, 255).astype(np.uint8), blot > 127, shadow > 127
+
+
+def test_a_blot_among_fine_strokes_stays_ink():
+    """The fine scale of the background follows the typical stroke (here the fine pen and the printed grid):
+    a filled-in loop many strokes wide was taken for background and only its rim stayed ink, a hollow ring
+    read as another digit. It stands out as far as the strokes do, so it is ink."""
+    gray, blot, _ = _number_with_a_blot()
+    result = pp.segment(gray)
+    assert len(result.digits) == 4
+    assert np.count_nonzero(result.ink & blot) >= 0.95 * np.count_nonzero(blot)
+
+
+@pytest.mark.parametrize("level", [200, 160, 120])
+def test_a_pale_shadow_as_big_as_a_blot_is_not_ink(level):
+    """A round shadow the size of the blot, standing out half as far as the ink or less, stays background."""
+    gray, _, shadow = _number_with_a_blot(level)
+    result = pp.segment(gray)
+    assert len(result.digits) == 4
+    assert not np.any(result.ink & shadow)
