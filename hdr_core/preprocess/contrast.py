@@ -218,6 +218,10 @@ class Cleaned:
         The share of the picture measured against a shadow's local level on a flat background (0 otherwise).
     on_even_paper : bool
         Measured against one paper level, on a clean picture (``stand_out_from_paper``).
+    pale : (H, W) bool ndarray or None
+        The threshold's ink pixels that stand out by ``params.contrast.pale_share`` of ``level``: printed lines
+        paler than the ink come out whole here where ``mask`` leaves them dotted (for the lines stage to find
+        them by). None on even paper.
     """
 
     mask: np.ndarray
@@ -225,6 +229,7 @@ class Cleaned:
     flat: int | None
     shaded: float = 0.0
     on_even_paper: bool = False
+    pale: np.ndarray | None = None
 
 
 def _clean_ink(ink: np.ndarray, ink_gray: np.ndarray, flat: int | None, inverted: bool, *, params: Params) -> Cleaned:
@@ -253,7 +258,8 @@ def _clean_ink(ink: np.ndarray, ink_gray: np.ndarray, flat: int | None, inverted
     level = _ink_contrast_level(contrast, params=params)
     if level is None:
         return Cleaned(np.zeros(ink.shape, bool), None, flat, shaded_share)
-    return Cleaned(ink & (contrast >= level), float(level), flat, shaded_share)
+    pale = ink & (contrast >= max(params.contrast.min_ink_contrast, params.contrast.pale_share * level))
+    return Cleaned(ink & (contrast >= level), float(level), flat, shaded_share, pale=pale)
 
 
 def stand_out_from_paper(ink: np.ndarray, ink_gray: np.ndarray, paper: float, *, params: Params) -> Cleaned:

@@ -25,19 +25,29 @@ class RuleLines:
         How many lines were found running the more common way.
     tilt : float or None
         The angle in degrees the picture was levelled by to find them; None when they were level.
+    pale : bool
+        Found among the pixels standing out less than ink must (``Cleaned.pale``): print about as pale as
+        that level, which the ink's own contrast left dotted.
     """
 
     erase: np.ndarray
     count: int
     tilt: float | None
+    pale: bool = False
 
     def reason(self) -> str:
         """One sentence for the trace: what was erased, and the evidence."""
         tilted = "" if self.tilt is None else f", photographed at a tilt of {abs(self.tilt):.0f}°"
         lines = "line" if self.count == 1 else "lines"
+        pale = (
+            "; the print is about as pale as the contrast ink needs, which left it dotted, so the lines were "
+            "found among the paler pixels"
+            if self.pale
+            else ""
+        )
         return (
             f"{self.count} ruled {lines} erased: straight, spanning the picture beyond the digit and thinner "
-            f"than its strokes{tilted}; strokes crossing them stay whole."
+            f"than its strokes{tilted}{pale}; strokes crossing them stay whole."
         )
 
 
@@ -48,7 +58,7 @@ def _remove_rule_lines(mask: np.ndarray, *, params: Params) -> np.ndarray:
     return mask if found is None else mask & (1 - found.erase)
 
 
-def _find_rule_lines(mask: np.ndarray, *, params: Params) -> RuleLines | None:
+def _find_rule_lines(mask: np.ndarray, *, least: int = 1, params: Params) -> RuleLines | None:
     """Ruled or grid lines that cross the digit (lined paper, squared paper); None when there are none.
 
     A line is a straight run of ink spanning most of the picture (slightly tilted lines in photos
@@ -70,10 +80,11 @@ def _find_rule_lines(mask: np.ndarray, *, params: Params) -> RuleLines | None:
     # staircases that span the picture.
     tilt = _rule_tilt(mask, params=params)
     if tilt is None:
-        found = _rule_lines_to_erase(mask, params=params)
+        found = _rule_lines_to_erase(mask, least=least, params=params)
     else:
         turned, exact, within, back = _levelled(mask, tilt)
-        found = _rule_lines_to_erase(turned, within, exact, least=params.lines.tilted_lines, params=params)
+        found = _rule_lines_to_erase(turned, within, exact, least=max(least, params.lines.tilted_lines),
+                                     params=params)
         if found is not None:  # back to the picture; turning there and back moves a pixel by up to one,
             # so the lines are widened by one, but not into what stays of the strokes
             erase, count = found

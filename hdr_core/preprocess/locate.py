@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -25,16 +25,24 @@ def _closing_kernel(shape: tuple[int, ...], fraction: float) -> np.ndarray | Non
 
 
 def _erase_and_join(
-    ink: np.ndarray, fraction: float, *, params: Params
+    ink: np.ndarray, fraction: float, *, pale: np.ndarray | None = None, params: Params
 ) -> tuple[RuleLines | None, np.ndarray, np.ndarray, int]:
     """Ruled lines erased from the (H, W) bool ``ink``, then strokes broken by light pencil, JPEG noise or
     the erased lines joined again (a closing ``fraction`` of the short side across).
+
+    ``pale`` ((H, W) bool, ``Cleaned.pale``): the ink at a lower contrast, where print about as pale as the
+    contrast ink needs is whole, not dotted. When it holds a ruled family (``params.lines.ruled_family`` lines
+    one way or more) and more lines than ``ink`` shows, those lines are the ones erased.
 
     Returns ``(lines, erased, joined, side)``: the lines found (None when none), the (H, W) uint8 mask
     without them, that mask closed, and the closing's diameter in pixels (0: none, ``joined`` is ``erased``).
     """
     mask = ink.astype(np.uint8)
     lines = _find_rule_lines(mask, params=params)
+    if pale is not None:
+        whole = _find_rule_lines(pale.astype(np.uint8), least=params.lines.ruled_family, params=params)
+        if whole is not None and (lines is None or whole.count > lines.count):
+            lines = replace(whole, pale=True)
     erased = mask if lines is None else mask & (1 - lines.erase)
     kernel = _closing_kernel(mask.shape, fraction)
     if kernel is None:
@@ -77,9 +85,10 @@ class Located:
     dropped: dict[str, int]
 
 
-def locate_digit(ink: np.ndarray, *, params: Params) -> Located | None:
-    """Find the one digit in an ink mask ((H, W) bool, ink True); None when nothing could be a digit."""
-    lines, erased, joined, side = _erase_and_join(ink, params.locate.closing_fraction, params=params)
+def locate_digit(ink: np.ndarray, *, pale: np.ndarray | None = None, params: Params) -> Located | None:
+    """Find the one digit in an ink mask ((H, W) bool, ink True); None when nothing could be a digit. ``pale``:
+    the ink at a lower contrast, where pale printed lines are whole (see ``_erase_and_join``)."""
+    lines, erased, joined, side = _erase_and_join(ink, params.locate.closing_fraction, pale=pale, params=params)
     stripped = _cut_desk_strips(joined, params=params)
     comps = _components(stripped)
     candidates, dropped = _digit_candidates(comps, stripped.shape, params=params)

@@ -113,6 +113,9 @@ class ContrastParams:
     top_pixels_percentile: float = 99.7  # ...or the picture's top 0.3%, whichever is higher
     min_ink_pixels: int = 12  # fewer pixels than this standing out is noise, not a digit
     min_ink_contrast: int = 12  # ink must be at least this many grey levels off the paper around it
+    # Ruled and squared paper's print is also looked for among the pixels standing out by this share of what ink
+    # needs: print about as pale as that level comes out of it dotted, in runs too broken to be found as lines.
+    pale_share: float = 0.5
 
 
 @dataclass(frozen=True)

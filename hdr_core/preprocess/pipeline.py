@@ -53,6 +53,7 @@ class _Front:
     method: str
     inversion: Inversion
     clean: np.ndarray
+    pale: np.ndarray | None  # (H, W) bool: the ink at a lower contrast, print whole (``Cleaned.pale``)
     page: Box | None
     sheet: np.ndarray | None  # (H, W) bool: the sheet in a page crop whose desk corners were painted out
     stages: tuple[Stage, ...]
@@ -117,9 +118,9 @@ def _front(image, threshold: str, *, numbers: bool = False, params: Params) -> _
     stages = [loaded, *found, trace.grayscale(gray, how), trace.thresholded(binary, threshold, float(np.mean(level))),
               trace.inverted(inversion.ink, inversion.inverted, inversion.reason)]
     if textbook:
-        clean = _stand_out_from_paper(inversion, seen, stages, params=params)
+        clean, pale = _stand_out_from_paper(inversion, seen, stages, params=params), None
     else:
-        clean = _stand_out(gray, hist, inversion, stages, params=_for_faint_ink(seen, params))
+        clean, pale = _stand_out(gray, hist, inversion, stages, params=_for_faint_ink(seen, params))
     return _Front(
         original=original if original is not image else original.copy(),
         gray=gray,
@@ -128,6 +129,7 @@ def _front(image, threshold: str, *, numbers: bool = False, params: Params) -> _
         method=threshold,
         inversion=inversion,
         clean=clean,
+        pale=pale,
         page=page,
         sheet=sheet_mask,
         stages=tuple(stages),
@@ -179,10 +181,11 @@ def _for_faint_ink(seen: Look, params: Params) -> Params:
 
 
 def _stand_out(gray: np.ndarray, hist: np.ndarray, inversion: Inversion, stages: list[Stage], *,
-               params: Params) -> np.ndarray:
+               params: Params) -> tuple[np.ndarray, np.ndarray | None]:
     """The threshold's ink that also stands out from the paper around it (shadows, uneven light, texture
-    dropped); adds the stage to ``stages`` when that dropped anything. Whether there is ink at all was
-    decided by ``look``: a faint picture's ink counts (see ``_for_faint_ink``)."""
+    dropped), and that ink at a lower contrast (``Cleaned.pale``); adds the stage to ``stages`` when that
+    dropped anything. Whether there is ink at all was decided by ``look``: a faint picture's ink counts (see
+    ``_for_faint_ink``)."""
     flat = _flat_background(gray, hist, params=params)
     if flat is not None and inversion.inverted:
         flat = 255 - flat
@@ -190,7 +193,7 @@ def _stand_out(gray: np.ndarray, hist: np.ndarray, inversion: Inversion, stages:
     stage = trace.cleaned(cleaned, inversion.ink)
     if stage is not None:
         stages.append(stage)
-    return cleaned.mask
+    return cleaned.mask, cleaned.pale
 
 
 def preprocess(image, *, threshold: ThresholdMethod = "mean", params: Params | None = None) -> Preprocessed:
@@ -217,7 +220,10 @@ def preprocess(image, *, threshold: ThresholdMethod = "mean", params: Params | N
     """
     params = DEFAULT_PARAMS if params is None else params
     front = _front(image, threshold, params=params)
-    located = (locate_blob if front.textbook else locate_digit)(front.clean, params=params)
+    if front.textbook:
+        located = locate_blob(front.clean, params=params)
+    else:
+        located = locate_digit(front.clean, pale=front.pale, params=params)
     if located is None:
         raise BlankImageError(BLANK_MESSAGE)
     box = located.box
@@ -276,7 +282,9 @@ def segment(image, *, threshold: ThresholdMethod = "mean", params: Params | None
     if front.textbook:  # a clean picture: no lines to erase, no broken strokes to join
         lines, erased, mask, side = None, *(front.clean.astype(np.uint8),) * 2, 0
     else:
-        lines, erased, mask, side = _erase_and_join(front.clean, params.locate.closing_fraction / 2, params=params)
+        lines, erased, mask, side = _erase_and_join(
+            front.clean, params.locate.closing_fraction / 2, pale=front.pale, params=params
+        )
     comps = _components(mask)
     pieces, dropped = _digit_pieces(
         comps, mask.shape, _sheet_edge_contact(comps, front.page, front.sheet), params=params

@@ -49,6 +49,14 @@ def render(mask: np.ndarray, ink=0, paper=255) -> np.ndarray:
     return out
 
 
+def hershey_digit(text: str, thickness: int) -> np.ndarray:
+    """One digit drawn with a Hershey font as MNIST holds one: (28, 28) uint8, ink bright (for
+    ``benchmarks/whole_numbers.py``'s ``written_number``)."""
+    digit = np.zeros((28, 28), np.uint8)
+    cv2.putText(digit, text, (5, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 255, thickness, cv2.LINE_AA)
+    return digit
+
+
 def box_of(mask: np.ndarray) -> Box:
     rows = np.flatnonzero(mask.any(axis=1))
     cols = np.flatnonzero(mask.any(axis=0))
