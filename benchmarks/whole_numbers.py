@@ -159,6 +159,20 @@ def settings() -> dict:
 GAPS = {"touching": (-0.1, 0.02)}  # between the digits, shares of the line's height; else a hair to half a digit
 
 
+def numbers(name: str, seed: int, count: int, mnist):
+    """The first ``count`` numbers of setting ``name`` (a key of ``settings()``) under ``seed``: ``(label, picture)``
+    pairs, the picture (H, W, 3) uint8 RGB. Each setting draws its own numbers, the same in every run whichever
+    settings are asked for. ``mnist``: ``hdr_core.data.load_dataset("mnist")``."""
+    table = settings()
+    rng = np.random.default_rng([list(table).index(name), seed])
+    for _ in range(count):
+        picks = rng.choice(len(mnist.x_test), int(rng.integers(2, 7)), replace=False)
+        label = "".join(str(int(mnist.y_test[i])) for i in picks)
+        ink, boxes, height = written_number([mnist.x_test[i] for i in picks], rng, cells=name == "boxes",
+                                              gaps=GAPS.get(name, (0.08, 0.5)))
+        yield label, table[name](on_paper(ink, rng), boxes, height, rng)
+
+
 def main() -> None:
     table = settings()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -183,15 +197,8 @@ def main() -> None:
     reader = None if args.width_only else default_reader()
     mnist = load_dataset("mnist")
     for name in args.settings:
-        # each setting its own numbers, the same in every run and whichever settings are asked for
-        rng = np.random.default_rng([list(table).index(name), args.seed])
         exact = counted = right = total = 0
-        for k in range(args.n):
-            picks = rng.choice(len(mnist.x_test), int(rng.integers(2, 7)), replace=False)
-            label = "".join(str(int(mnist.y_test[i])) for i in picks)
-            ink, boxes, height = written_number([mnist.x_test[i] for i in picks], rng, cells=name == "boxes",
-                                                  gaps=GAPS.get(name, (0.08, 0.5)))
-            picture = table[name](on_paper(ink, rng), boxes, height, rng)
+        for k, (label, picture) in enumerate(numbers(name, args.seed, args.n, mnist)):
             try:
                 multi = preprocess.segment(picture, reader=reader)
                 probabilities = predictor.predict_proba(np.stack([d.model_input for d in multi.digits]))
