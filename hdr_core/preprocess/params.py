@@ -273,6 +273,10 @@ class SegmentParams:
     # surely as digits (the product of each part's probabilities) is taken when it is ``reread_margin`` times surer.
     reread_aspect: float = 0.6
     reread_margin: float = 4.0
+    # With a reader, a dash (a piece too short for a digit) at least ``bar_aspect`` times as long as it is tall,
+    # overlapping a digit's columns and within ``join_gap`` of it, is that digit's bar (a 5's top written apart
+    # and reaching past its body) when the digit reads more surely with it than without.
+    bar_aspect: float = 2.0
     # Reading one digit "leaves digits out" when ``segment`` finds two or more digits at least this share of
     # the tallest one's height, clear of the edge, one of them mostly (this share of its box) outside.
     left_out_height_share: float = 0.6

@@ -28,9 +28,11 @@ from .segment import (
     DigitReader,
     _digit_pieces,
     _drop_faint,
+    _join_bars,
     _join_pieces,
     _overlap_area,
     _Piece,
+    _piece_mask,
     _row_slope,
     _rows,
     _sheet_edge_contact,
@@ -254,7 +256,9 @@ def segment(image, *, threshold: ThresholdMethod = "mean", params: Params | None
         How surely a picture is a digit (``hdr_core.piece_reader.default_reader()``: the shipped network
         and digit check). With one, a wide piece of ink is cut into digits where its parts read most surely as
         digits rather than by width alone (``SegmentParams.reread_aspect``, ``reread_margin``): two digits
-        written close enough to touch, a wide digit that width would cut. None cuts by width alone.
+        written close enough to touch, a wide digit that width would cut; and a dash is joined to the digit it
+        overlaps when that reads more surely with it (``bar_aspect``: a 5's bar written apart). None cuts by
+        width alone and leaves every dash out.
 
     Returns
     -------
@@ -267,7 +271,8 @@ def segment(image, *, threshold: ThresholdMethod = "mean", params: Params | None
     Connected ink components are the digits, after dropping specks and dots (tiny against the median
     digit), grid lines, border-touching desk/shadow regions, and boxes (one round the number or one
     per digit), circles and underlines drawn round them. Pieces that overlap horizontally, are close
-    vertically and together are no wider than a digit (a 5's detached bar) are joined; a component much
+    vertically and together are no wider than a digit (a 5's detached bar) are joined, and, with a ``reader``,
+    a dash reaching past a digit it overlaps is joined to it when it reads more surely so; a component much
     wider than the row is tall holds touching digits and is cut at the emptiest columns, or, with a
     ``reader``, where the parts read most surely as digits. Rows are found by gaps between the digits'
     vertical centres.
@@ -299,9 +304,13 @@ def segment(image, *, threshold: ThresholdMethod = "mean", params: Params | None
     pieces = _join_pieces(pieces, first_height, _row_slope(pieces, first_height, params=params), params=params)
     joined = found - len(pieces)
     height = _typical_height(pieces)
-    found = len(pieces)
-    pieces = [p for p in pieces if p.box.h >= params.segment.min_digit_height_share * height]  # dots, dashes, marks
-    dropped["dot or dash"] = found - len(pieces)
+    short = [p.box.h < params.segment.min_digit_height_share * height for p in pieces]  # dots, dashes, marks
+    dashes = [p for p, is_short in zip(pieces, short) if is_short]
+    pieces = [p for p, is_short in zip(pieces, short) if not is_short]
+    bars = 0
+    if reader is not None and dashes:
+        pieces, dashes, bars = _join_bars(pieces, dashes, comps, height, reader, params=params)
+    dropped["dot or dash"] = len(dashes)
     pieces, cut, whole, reread = _split_touching(pieces, comps, height, reader, params=params)
     rows = _rows(pieces, height, params=params)
 
@@ -317,6 +326,7 @@ def segment(image, *, threshold: ThresholdMethod = "mean", params: Params | None
         len(row_indices),
         {k: v for k, v in dropped.items() if v},
         joined=joined,
+        bars=bars,
         split=cut,
         whole=whole,
         reread=reread,
@@ -352,9 +362,7 @@ def _crop_digits(rows: list[list[_Piece]], comps: _Components, *, params: Params
     for row in rows:
         indices = []
         for piece in row:
-            table = np.zeros(comps.count, bool)
-            table[piece.labels] = True
-            piece_mask = table[comps.labels[piece.box.slices]]  # (h, w) bool
+            piece_mask = _piece_mask(piece, comps)  # (h, w) bool
             if not piece_mask.any():
                 continue
             kept[piece.box.slices] |= piece_mask

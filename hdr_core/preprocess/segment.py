@@ -174,6 +174,50 @@ def _join_pieces(pieces: list[_Piece], height: float, slope: float = 0.0, *, par
     return pieces
 
 
+def _join_bars(
+    pieces: list[_Piece], dashes: list[_Piece], comps: _Components, height: float, reader: DigitReader, *,
+    params: Params
+) -> tuple[list[_Piece], list[_Piece], int]:
+    """Give the digits back their bars written apart: ``(pieces, dashes left over, how many were joined)``.
+
+    A dash is a piece too short for a digit (under ``params.segment.min_digit_height_share`` of ``height``). One at
+    least ``params.segment.bar_aspect`` times as long as it is tall that overlaps a digit's columns, lies within
+    ``params.segment.join_gap`` digit heights of it and with it is no wider than a digit can be
+    (``wide_aspect``) is joined to the digit that the ``reader`` reads more surely with it than without (the
+    product of the most likely digit's probability and the probability of a digit at all): a 5's top written
+    apart and reaching past its body, which ``_join_pieces`` leaves apart, as it does a hyphen between digits.
+    Read without its bar a 5 is a 3 or an S. Dots and dashes that no digit reads better with are left out."""
+    pieces, left, joined = list(pieces), [], 0
+    for dash in dashes:
+        best, best_gain = None, 0.0
+        if dash.box.w >= params.segment.bar_aspect * dash.box.h:
+            for k, piece in enumerate(pieces):
+                overlap = min(dash.box.x + dash.box.w, piece.box.x + piece.box.w) - max(dash.box.x, piece.box.x)
+                gap = max(dash.box.y - piece.box.y - piece.box.h, piece.box.y - dash.box.y - dash.box.h)
+                union = piece.box.union(dash.box)
+                if (overlap <= 0 or gap > params.segment.join_gap * height
+                        or union.w > params.segment.wide_aspect * height):
+                    continue
+                both = _Piece(piece.labels + dash.labels, union, piece.area + dash.area)
+                surety = _surety([_piece_mask(piece, comps), _piece_mask(both, comps)], reader, params=params)
+                gain = _log_surety(surety[1:]) - _log_surety(surety[:1])
+                if gain > best_gain:
+                    best, best_gain = (k, both), gain
+        if best is None:
+            left.append(dash)
+        else:
+            pieces[best[0]] = best[1]
+            joined += 1
+    return pieces, left, joined
+
+
+def _piece_mask(piece: _Piece, comps: _Components) -> np.ndarray:
+    """(h, w) bool: the ink of ``piece``'s components within its box."""
+    table = np.zeros(comps.count, bool)
+    table[piece.labels] = True
+    return table[comps.labels[piece.box.slices]]
+
+
 class DigitReader(Protocol):
     """How surely pictures are digits: what ``segment`` asks of the ways a wide piece of ink could be cut
     (``hdr_core.piece_reader.default_reader`` is the shipped network with the digit check)."""

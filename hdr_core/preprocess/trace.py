@@ -121,13 +121,19 @@ def located(result: Located) -> list[Stage]:
 
 def digits_found(
     ink: np.ndarray, count: int, rows: int, dropped: dict[str, int], *, joined: int, split: int, whole: int = 0,
-    reread: int = 0
+    reread: int = 0, bars: int = 0
 ) -> Stage:
-    """A whole number's digits: ``split`` wide pieces were cut into touching digits, ``whole`` kept as one, and
-    ``reread`` pieces cut as reading their parts showed (``SegmentParams.reread_margin``)."""
+    """A whole number's digits: ``joined`` put together from pieces above one another, ``bars`` given back a bar
+    written apart (``SegmentParams.bar_aspect``), ``split`` wide pieces cut into touching digits, ``whole`` kept as
+    one, and ``reread`` pieces cut as reading their parts showed (``SegmentParams.reread_margin``)."""
     parts = [f"{count} digit{'s' if count != 1 else ''} found in {rows} row{'s' if rows != 1 else ''}"]
     if joined:
         parts.append(f"{joined} digit{'s' if joined != 1 else ''} joined from pieces above one another")
+    if bars:
+        parts.append(
+            f"{bars} dash{'es' if bars != 1 else ''} joined to the digit {'they overlap' if bars != 1 else 'it overlaps'}"
+            ", which the network read more surely with it (a 5's top written apart)"
+        )
     if split:
         parts.append(f"{split} wide piece{'s' if split != 1 else ''} cut into touching digits")
     if whole:

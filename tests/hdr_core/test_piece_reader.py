@@ -8,6 +8,9 @@ import pytest
 
 from hdr_core import preprocess as pp
 from hdr_core.piece_reader import PieceReader, default_reader
+from hdr_core.preprocess import Box
+
+from .preprocess.drawing import box_of
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +111,24 @@ def test_two_touching_digits_that_width_cuts_in_three_are_read_as_two(reader, da
     assert _read(pp.segment(picture, reader=reader), reader) == f"{mnist.y_test[first]}{mnist.y_test[second]}"
 
 
+@pytest.mark.parametrize("index", [19, 88, 100])
+def test_a_5_whose_bar_is_written_apart_is_read_with_its_bar(reader, data_dir, index):
+    # Numbers of MNIST test digits on plain paper as benchmarks/whole_numbers.py writes them (seed 0), each with a
+    # 5 whose top bar was written apart and reaches past its body, too far to the side to be joined as a piece
+    # above it (and a hyphen between digits must not be). Without its bar the 5 is read as a 2 or a 3.
+    from itertools import islice
+
+    from benchmarks.whole_numbers import numbers
+    from hdr_core.data import load_dataset
+
+    mnist = load_dataset("mnist", data_dir=data_dir)
+    label, picture = next(islice(numbers("plain", 0, index + 1, mnist), index, None))
+    result = pp.segment(picture, reader=reader)
+    assert _read(result, reader) == label
+    found = next(stage for stage in result.trace if stage.name == "digits")
+    assert "dash joined to the digit it overlaps" in found.reason
+
+
 def test_every_photo_of_a_number_in_real_dev_is_read_exactly(reader, data_dir, data_file):
     # A bold, flat 0 (real-dev's "2026") may not look like a digit to the check; cut anywhere, its halves read
     # as a 1 and a 2. No column through a 0 is a joint where two digits could touch, so it stays whole.
@@ -140,6 +161,51 @@ class _WideIsNoDigit:
     def __call__(self, images: np.ndarray) -> np.ndarray:
         cols = (np.asarray(images) > 0.2).any(axis=1).sum(axis=1)
         return np.stack([np.ones(len(images)), np.where(cols > 12, 0.01, 0.99)], axis=1)
+
+
+class _TopBarMakesItSurer:
+    """A reader that is sure of a picture whose top rows hold a bar (ink across 10 or more of the 28 columns in
+    rows 3-7) and unsure of any other."""
+
+    flag_below = 0.25
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        bar = (np.asarray(images)[:, 3:8] > 0.2).any(axis=1).sum(axis=1) >= 10
+        return np.stack([np.where(bar, 0.99, 0.6), np.full(len(images), 0.99)], axis=1)
+
+
+def _five_with_its_bar_apart(prefix: str) -> tuple[np.ndarray, Box]:
+    """``prefix`` in bold Hershey digits, then a 5 as a hand writes one: stem and bowl in one stroke, the bar
+    apart from the stem and reaching so far past the bowl that joining pieces above one another does not join
+    them. Dark on light paper, (260, 560) uint8, and the bar's box."""
+    ink = np.zeros((260, 560), np.uint8)
+    cv2.putText(ink, prefix, (60, 200), cv2.FONT_HERSHEY_SIMPLEX, 4, 255, 9, cv2.LINE_AA)
+    cv2.line(ink, (270, 112), (267, 145), 255, 9, cv2.LINE_AA)
+    cv2.ellipse(ink, (290, 172), (34, 30), 0, -150, 150, 255, 9, cv2.LINE_AA)
+    bar = np.zeros_like(ink)
+    cv2.line(bar, (300, 104), (390, 100), 255, 9, cv2.LINE_AA)
+    return np.where(np.maximum(ink, bar) > 127, 40, 235).astype(np.uint8), box_of(bar > 127)
+
+
+def test_a_dash_is_joined_to_the_digit_it_overlaps_when_that_reads_more_surely():
+    picture, bar = _five_with_its_bar_apart("3")
+    alone = pp.segment(picture, reader=_SureOfEverything())  # no surer with the bar: left out as a dash
+    five = alone.digits[1].box
+    assert len(alone.digits) == 2 and five.y > bar.y and five.x + five.w < bar.x + bar.w - 20
+    joined = pp.segment(picture, reader=_TopBarMakesItSurer())
+    assert len(joined.digits) == 2
+    five = joined.digits[1].box
+    assert five.y <= bar.y and five.x + five.w >= bar.x + bar.w - 2  # the 5 with its bar
+    found = next(stage for stage in joined.trace if stage.name == "digits")
+    assert "1 dash joined to the digit it overlaps" in found.reason and "dot or dash" not in found.reason
+
+
+def test_a_hyphen_between_digits_is_joined_to_neither():
+    picture = np.full((260, 900), 235, np.uint8)
+    cv2.putText(picture, "12-34", (60, 190), cv2.FONT_HERSHEY_SIMPLEX, 4, 40, 9, cv2.LINE_AA)
+    result = pp.segment(picture, reader=_TopBarMakesItSurer())
+    assert len(result.digits) == 4
+    assert "1 dot or dash" in next(stage for stage in result.trace if stage.name == "digits").reason
 
 
 def test_a_reader_that_finds_every_part_a_digit_leaves_the_width_rule_alone():
