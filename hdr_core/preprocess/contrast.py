@@ -89,10 +89,11 @@ def _knots(
     count, labels, stats, _ = cv2.connectedComponentsWithStats(
         (cv2.subtract(fine, wide) >= params.contrast.min_ink_contrast).astype(np.uint8), connectivity=8
     )
-    ink_level = _ink_contrast_level(above_wide, params=params) if count > 1 else None
+    strong = _strong_ink_level(above_wide, params=params) if count > 1 else 0.0
+    ink_level = _level_for_strong_ink(strong, params=params)
     if ink_level is None:
         return None
-    blot_level = params.contrast.blot_share * _strong_ink_level(above_wide, params=params)
+    blot_level = params.contrast.blot_share * strong
     height, width = labels.shape
     knots = np.zeros(count, bool)
     for i in range(1, count):
@@ -302,7 +303,11 @@ def _grown_from(mask: np.ndarray, seeds: np.ndarray) -> np.ndarray:
 def _ink_contrast_level(contrast: np.ndarray, *, params: Params) -> float | None:
     """The local contrast a pixel needs to count as ink: 30% of the strong ink's, at least
     ``params.contrast.min_ink_contrast``; None when nothing stands out clearly (a blank picture)."""
-    strong = _strong_ink_level(contrast, params=params)
+    return _level_for_strong_ink(_strong_ink_level(contrast, params=params), params=params)
+
+
+def _level_for_strong_ink(strong: float, *, params: Params) -> float | None:
+    """``_ink_contrast_level`` for a picture whose strong ink (``_strong_ink_level``) stands out ``strong``."""
     if strong < 2 * params.contrast.min_ink_contrast:
         return None
     return max(params.contrast.min_ink_contrast, params.contrast.ink_contrast_share * strong)
