@@ -2,8 +2,9 @@
 
 ``preprocess.segment`` cuts a piece of ink much wider than a digit by its width alone. Two digits written close
 enough to touch ("51", "01") can be no wider than one wide digit, and a width can be cut into one digit too
-many. Given a reader, ``segment`` asks it about the parts a cut leaves (``SegmentParams.reread_aspect`` and
-``reread_margin``): how likely the most likely digit is, and whether the part is a digit at all. This module
+many. Given a reader, ``segment`` asks it about the parts a cut leaves (``SegmentParams.reread_aspect``,
+``reread_margin``, ``apart_sure``): how likely the most likely digit is, whether the part is a digit at all,
+and which digit it is (a touching "51" reads as a 5 whole, and its parts as a 5 and a 1). This module
 is that reader: the shipped default network on LiteRT (the same network the digit check reads inside, about a
 millisecond a picture, no TensorFlow) and the digit check (``digit_check.py``).
 
@@ -54,12 +55,14 @@ class PieceReader:
 
         Returns
         -------
-        (N, 2) float64 ndarray
-            The most likely digit's probability, and the probability that the picture is a digit at all.
+        (N, 3) float64 ndarray
+            The most likely digit's probability, the probability that the picture is a digit at all, and the
+            most likely digit (0-9).
         """
         images = np.asarray(images, np.float32)
-        likely = self.network.predict_proba(images).max(axis=1)
-        return np.stack([likely, self.checker.digit_probabilities(images)], axis=1).astype(np.float64)
+        probabilities = self.network.predict_proba(images)
+        return np.stack([probabilities.max(axis=1), self.checker.digit_probabilities(images),
+                         probabilities.argmax(axis=1)], axis=1).astype(np.float64)
 
 
 _default: PieceReader | None = None

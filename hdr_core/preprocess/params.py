@@ -273,6 +273,14 @@ class SegmentParams:
     # surely as digits (the product of each part's probabilities) is taken when it is ``reread_margin`` times surer.
     reread_aspect: float = 0.6
     reread_margin: float = 4.0
+    # With a reader, a piece read as one digit (not a 1) is cut in two where each part is one piece of ink at
+    # least ``apart_height_share`` of the piece's height tall and reads as a digit at least ``apart_sure`` surely
+    # (which digit, and a digit at all), one of them as the whole was read, the two surer than the whole, and the
+    # cut crosses one stroke, less than ``apart_touch_share`` of the piece's height long: two digits written
+    # touching, the network reading only one of them ("51" read as a 5).
+    apart_sure: float = 0.99
+    apart_height_share: float = 0.8
+    apart_touch_share: float = 0.5
     # With a reader, a dash (a piece too short for a digit) at least ``bar_aspect`` times as long as it is tall,
     # overlapping a digit's columns and within ``join_gap`` of it, is that digit's bar (a 5's top written apart
     # and reaching past its body) when the digit reads more surely with it than without.

@@ -311,7 +311,7 @@ def segment(image, *, threshold: ThresholdMethod = "mean", params: Params | None
     if reader is not None and dashes:
         pieces, dashes, bars = _join_bars(pieces, dashes, comps, height, reader, params=params)
     dropped["dot or dash"] = len(dashes)
-    pieces, cut, whole, reread = _split_touching(pieces, comps, height, reader, params=params)
+    pieces, cut, whole, reread, apart = _split_touching(pieces, comps, height, reader, params=params)
     rows = _rows(pieces, height, params=params)
 
     digits, row_indices, kept = _crop_digits(rows, comps, params=params)
@@ -330,6 +330,7 @@ def segment(image, *, threshold: ThresholdMethod = "mean", params: Params | None
         split=cut,
         whole=whole,
         reread=reread,
+        apart=apart,
     )
     stages = (
         *front.stages,

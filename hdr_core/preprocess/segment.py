@@ -225,17 +225,17 @@ class DigitReader(Protocol):
     flag_below: float  # a picture whose probability of being a digit at all is under this may not be one
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
-        """(N, 28, 28) float32 model inputs -> (N, 2) float64: the most likely digit's probability, and
-        the probability that the picture is a digit at all."""
+        """(N, 28, 28) float32 model inputs -> (N, 3) float64: the most likely digit's probability, the
+        probability that the picture is a digit at all, and the most likely digit (0-9)."""
         ...
 
 
 def _split_touching(
     pieces: list[_Piece], comps: _Components, height: float, reader: DigitReader | None = None, *, params: Params
-) -> tuple[list[_Piece], int, int, int]:
+) -> tuple[list[_Piece], int, int, int, int]:
     """Cut pieces much wider than the digits are tall into touching digits, at the emptiest columns: the
-    pieces, how many wide pieces were cut, how many were kept whole, and how many were cut otherwise as reading
-    their parts showed.
+    pieces, how many wide pieces were cut, how many were kept whole, how many were cut otherwise as reading
+    their parts showed, and how many read as one digit were cut in two (``_read_apart``).
 
     Wide is measured on the piece stood upright (``_upright_width``): a slanted digit is wide, not two.
     The number of digits is guessed from that width (``params.segment.digit_aspect``). A cut is kept only
@@ -245,9 +245,9 @@ def _split_touching(
     ``SegmentParams.joint_share``); one digit fewer is tried before the piece is kept whole.
     With a ``reader``, a piece over ``params.segment.reread_aspect`` row heights wide is read again (``_reread``):
     two digits written close enough to touch can be narrower than the width rule sees, and a width can be cut
-    into too many."""
+    into too many, and a piece it would keep whole can hold two digits read as one (``_read_apart``)."""
     out: list[_Piece] = []
-    cut = whole = reread = 0
+    cut = whole = reread = apart = 0
     for piece in pieces:
         row_height = max(height, 0.5 * piece.box.h)
         wide = piece.box.w > params.segment.touching_aspect * row_height
@@ -261,6 +261,9 @@ def _split_touching(
         better = None if reader is None else _reread(mask, profile, edges, aspect, row_height, reader, params=params)
         if better is not None:
             edges, reread = better, reread + 1
+        elif reader is not None and len(edges) == 2 and (
+                two := _read_apart(mask, profile, row_height, reader, params=params)) is not None:
+            edges, apart = two, apart + 1
         elif len(edges) > 2:
             cut += 1
         elif wide:
@@ -270,7 +273,7 @@ def _split_touching(
             for lo, hi in pairwise(edges)
             if hi - lo >= 2
         )
-    return out, cut, whole, reread
+    return out, cut, whole, reread, apart
 
 
 def _width_cut(mask: np.ndarray, profile: np.ndarray, aspect: float, row_height: float, *, params: Params
@@ -358,6 +361,54 @@ def _reread(mask: np.ndarray, profile: np.ndarray, edges: list[int], aspect: flo
     return best
 
 
+def _read_apart(mask: np.ndarray, profile: np.ndarray, row_height: float, reader: DigitReader, *,
+                params: Params) -> list[int] | None:
+    """Where to cut a piece read as one digit that holds two, or None to keep it whole. ``mask`` is the piece's
+    ink ((H, W) bool), ``profile`` its (W,) ink per column.
+
+    The network reads a digit written touching another as that digit, the other's ink ignored: "51" and "16"
+    read as a 5 and a 6, often as surely as a digit alone, so neither the digit check nor the width rule finds
+    them. The evidence is in the parts: the piece is cut in two (``_candidate_cuts``) where each part is one
+    stroke-connected piece of ink at least ``params.segment.apart_height_share`` of the piece's height tall (the
+    digits of a number are about as tall as each other), reads as a digit at least ``params.segment.apart_sure``
+    surely (which digit, and a digit at all), one of them as the digit the whole was read as, and the two more
+    surely than the whole (the product of their probabilities); and the cut crosses one stroke
+    (``_crossings``), less than ``params.segment.apart_touch_share`` of the piece's height long, as where two
+    digits touch. The parts of a single digit seldom pass them all: a 0's halves read as two 1s, neither of them
+    a 0; a 7's hook, a 4's open side, an 8's tail are short; the end of a crossed 7's bar and the foot of its
+    stem, cut off together, are two pieces; a cut through a loop crosses two strokes, one down an 8's side runs
+    along its stroke. A whole read as a 1 is never cut: any piece of a stroke reads as a 1, so its parts say
+    nothing (a 1 with a long flag is two sure 1s)."""
+    whole = _surety([mask], reader, params=params)
+    if whole[0, 2] == 1:
+        return None
+    best, best_score = None, _log_surety(whole)
+    tall = params.segment.apart_height_share * mask.shape[0]
+    across = params.segment.apart_touch_share * mask.shape[0]
+    for way in _candidate_cuts(profile, 2):
+        parts = _parts(mask, way, row_height, params=params)
+        column = mask[:, way[1]]
+        if (parts is None or _crossings(column) != 1 or column.sum() > across
+                or any(_ink_height(part) < tall or _pieces_of(part) != 1 for part in parts)):
+            continue
+        surety = _surety(parts, reader, params=params)
+        score = _log_surety(surety)
+        if (score > best_score and surety[:, :2].min() >= params.segment.apart_sure
+                and whole[0, 2] in surety[:, 2]):
+            best, best_score = way, score
+    return best
+
+
+def _crossings(column: np.ndarray) -> int:
+    """How many strokes a cut down ``column`` ((H,) bool, ink) crosses: its runs of ink."""
+    return int(np.count_nonzero(np.diff(np.r_[0, column.astype(np.int8), 0]) == 1))
+
+
+def _pieces_of(mask: np.ndarray) -> int:
+    """How many 8-connected pieces of ink ``mask`` ((H, W) bool) holds."""
+    return cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)[0] - 1
+
+
 def _candidate_cuts(profile: np.ndarray, count: int, extra: int = 3) -> list[list[int]]:
     """Ways to cut a piece of ``profile.size`` columns into ``count`` digits: ``_cuts``'s, and for two digits
     up to ``extra`` more at the emptiest columns of the middle three fifths (touching digits are seldom
@@ -382,8 +433,9 @@ def _surety(parts: list[np.ndarray], reader: DigitReader, *, params: Params) -> 
 
 
 def _log_surety(surety: np.ndarray) -> float:
-    """How surely every part is a digit, and which: the log of the product of ``surety``'s entries."""
-    return float(np.log(np.clip(surety, 1e-9, 1.0)).sum())
+    """How surely every part is a digit, and which: the log of the product of the first two columns of
+    ``surety`` ((N, 3), ``DigitReader``'s answer)."""
+    return float(np.log(np.clip(surety[:, :2], 1e-9, 1.0)).sum())
 
 
 def _upright_width(mask: np.ndarray, *, params: Params) -> float:

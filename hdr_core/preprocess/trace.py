@@ -121,11 +121,12 @@ def located(result: Located) -> list[Stage]:
 
 def digits_found(
     ink: np.ndarray, count: int, rows: int, dropped: dict[str, int], *, joined: int, split: int, whole: int = 0,
-    reread: int = 0, bars: int = 0
+    reread: int = 0, bars: int = 0, apart: int = 0
 ) -> Stage:
     """A whole number's digits: ``joined`` put together from pieces above one another, ``bars`` given back a bar
     written apart (``SegmentParams.bar_aspect``), ``split`` wide pieces cut into touching digits, ``whole`` kept as
-    one, and ``reread`` pieces cut as reading their parts showed (``SegmentParams.reread_margin``)."""
+    one, ``reread`` pieces cut as reading their parts showed (``SegmentParams.reread_margin``), and ``apart``
+    pieces read as one digit cut in two (``SegmentParams.apart_sure``)."""
     parts = [f"{count} digit{'s' if count != 1 else ''} found in {rows} row{'s' if rows != 1 else ''}"]
     if joined:
         parts.append(f"{joined} digit{'s' if joined != 1 else ''} joined from pieces above one another")
@@ -145,6 +146,11 @@ def digits_found(
         parts.append(
             f"{reread} piece{'s' if reread != 1 else ''} divided where the network read the parts most surely as "
             "digits, not where width alone would cut (digits written close enough to touch, a wide digit)"
+        )
+    if apart:
+        parts.append(
+            f"{apart} piece{'s' if apart != 1 else ''} read as one digit cut in two, where each part read surely as "
+            "a digit, one of them the digit the whole was read as (two digits written touching)"
         )
     return Stage("digits", "Digits found", "; ".join(parts) + _left_out(dropped) + ".", ink)
 
