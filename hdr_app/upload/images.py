@@ -122,7 +122,8 @@ def draw_boxes(
     offset : (x, y), keyword-only
         Where ``image`` starts in the original (when it shows a crop): subtracted from the boxes.
     numbered : bool, keyword-only
-        Write 1, 2, 3... at each box's top-left corner (reading order).
+        Write 1, 2, 3... at each box's top-left corner (reading order); under the box where the number
+        before it is already there (digits cut apart where they touch).
     ink : (h, w) bool or uint8 ndarray, optional, keyword-only
         The ink that was kept, at ``image``'s size: painted blue, so dropped specks and lines show.
 
@@ -151,6 +152,7 @@ def draw_boxes(
         text_height = min(text_height, 0.5 * float(np.median([b.h for b in boxes])) * scale)
     font_scale = max(0.35, text_height / 22)  # FONT_HERSHEY_SIMPLEX is about 22 px tall at scale 1
     font_thickness = max(1, round(font_scale * 1.8))
+    tags: list[tuple[int, int, int, int]] = []  # (left, top, right, bottom) of each number drawn
     for number, box in enumerate(boxes, start=1):
         bx, by = box.x - offset[0], box.y - offset[1]
         x0, y0 = int(np.floor(bx * scale)), int(np.floor(by * scale))
@@ -167,6 +169,10 @@ def draw_boxes(
             tag_w = text_w + 6
             top = y0 - tag_h if y0 - tag_h >= 0 else y0  # above the box, or inside it at the top
             left = min(x0, max(0, width - tag_w))
+            if any(left <= r + 1 and left + tag_w >= l - 1 and top <= b + 1 and top + tag_h >= t - 1
+                   for l, t, r, b in tags):  # a touching digit's number is there: this one goes under its box
+                top = y1 + 1 if y1 + 1 + tag_h < height else max(0, y1 - tag_h)
+            tags.append((left, top, left + tag_w, top + tag_h))
             cv2.rectangle(out, (left, top), (left + tag_w, top + tag_h), BOX_COLOR, -1)
             cv2.putText(out, label, (left + 3, top + text_h + 2), cv2.FONT_HERSHEY_SIMPLEX, font_scale,
                         (255, 255, 255), font_thickness, lineType=cv2.LINE_AA)

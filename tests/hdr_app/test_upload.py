@@ -415,6 +415,14 @@ def test_draw_boxes_numbers_and_keeps_input():
     assert (np.abs(out.astype(int) - upload.BOX_COLOR).sum(axis=2) < 30).sum() > 100  # orange boxes/tags
 
 
+def test_the_numbers_of_touching_digits_boxes_do_not_cover_each_other():
+    photo = np.full((120, 200, 3), 200, np.uint8)
+    boxes = [preprocess.Box(40, 40, 8, 40), preprocess.Box(50, 40, 30, 40)]  # a 1 cut from the digit it touched
+    out = upload.draw_boxes(photo, boxes, numbered=True)
+    text = (out >= 230).all(axis=2)  # the numbers are written in white
+    assert text[:40].any() and text[80:].any()  # the first above its box, the second under its own
+
+
 def test_montage_and_thumbnail_uri():
     inputs = np.zeros((3, 28, 28), np.float32)
     inputs[:, 10:18, 12:16] = 1.0
