@@ -62,7 +62,9 @@ def _find_sheet(
 
 
 def _desk_lit_evenly(small: np.ndarray, *, params: Params) -> np.ndarray:
-    """(h, w) uint8 work copy divided by the desk's lighting (see ``params.sheet.light_border_trim``), same median."""
+    """(h, w) uint8 work copy divided by the desk's lighting (see ``params.sheet.light_border_trim``), scaled back by
+    the lighting's median: an evenly lit picture is left as it is. (Scaled by the picture's own median instead, a
+    bright digit filling a dark picture was brightened until its soft rim looked like paper's edge.)"""
     height, width = small.shape
     ys, xs = np.mgrid[0:height, 0:width]
     ring = np.ones((height, width), bool)
@@ -76,7 +78,7 @@ def _desk_lit_evenly(small: np.ndarray, *, params: Params) -> np.ndarray:
     keep = above <= np.quantile(above, 1 - params.sheet.light_border_trim)
     coefficients = np.linalg.lstsq(rows[keep], values[keep], rcond=None)[0]
     light = (design @ coefficients).reshape(height, width)
-    even = logs - light + float(np.median(logs))
+    even = logs - light + float(np.median(light))
     return np.clip(np.expm1(even), 0, 255).astype(np.uint8)
 
 
