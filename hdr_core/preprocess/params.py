@@ -37,6 +37,7 @@ class BlankParams:
     # the noise (pure noise splits into sides about 1.6 noise apart)...
     noise_multiple: float = 5
     min_levels: float = 3  # ...and at least this many grey levels (a faint pencil on clean paper is 10 or more)
+    small_side: int = 24  # a picture under this many pixels long also measures the noise on its paper's spread
 
 
 @dataclass(frozen=True)

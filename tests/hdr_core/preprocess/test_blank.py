@@ -45,6 +45,35 @@ def test_small_thin_digit_on_overexposed_paper_is_not_blank():
         pp.preprocess(paper.astype(np.uint8))
 
 
+# A 0 kept at 8x8, each pixel its block's share of ink (0-16), as small digit sets keep their digits: every pair of
+# neighbours on a stroke is a ramp, which the neighbour-difference noise estimate took for noise. Drawn for this test.
+_TINY_ZERO = np.array([
+    [0, 0, 9, 11, 12, 5, 0, 0],
+    [0, 5, 14, 13, 5, 13, 8, 0],
+    [0, 2, 13, 2, 0, 5, 11, 0],
+    [0, 6, 7, 0, 0, 6, 8, 0],
+    [0, 5, 5, 0, 0, 4, 9, 0],
+    [0, 8, 10, 0, 0, 8, 7, 0],
+    [0, 5, 15, 7, 7, 16, 0, 0],
+    [0, 0, 3, 10, 13, 3, 0, 0],
+]) / 16
+
+
+@pytest.mark.parametrize("light_on_dark", [False, True])
+def test_a_digit_kept_at_8_px_is_read_not_called_blank(light_on_dark):
+    picture = np.rint(255 * _TINY_ZERO if light_on_dark else 255 - 255 * _TINY_ZERO).astype(np.uint8)
+    result = pp.preprocess(picture)
+    assert result.box.h == 8 and result.box.w >= 5  # the whole 0
+
+
+@pytest.mark.parametrize("side", [8, 12, 23])
+@pytest.mark.parametrize("sigma", [3, 10, 40])
+def test_a_small_picture_of_noise_is_still_blank(side, sigma):
+    noise = np.random.default_rng(side * sigma).normal(128, sigma, (side, side))
+    with pytest.raises(BlankImageError):
+        pp.preprocess(np.clip(noise, 0, 255).astype(np.uint8))
+
+
 def test_blank_file_is_reported():
     with pytest.raises(BlankImageError):
         pp.preprocess(pp.load_image(encode(np.full((50, 50, 3), 250, np.uint8), "JPEG")))
