@@ -120,7 +120,8 @@ def look(gray: np.ndarray, *, params: Params) -> Look:
         # Too few pixels for the neighbours' differences: in a digit kept 8 px high (each pixel a block's share of
         # ink) nearly every pair is a ramp. The paper's own spread about its level measures the noise there.
         side = gray[gray > level] if paper > level else gray[gray <= level]
-        noise = min(noise, float(np.median(np.abs(side.astype(np.float64) - np.median(side)))) * 1.4826)
+        if side.size:
+            noise = min(noise, float(np.median(np.abs(side.astype(np.float64) - np.median(side)))) * 1.4826)
     structure = bool(contrast >= max(params.blank.min_levels, params.blank.noise_multiple * noise))
     levels = np.arange(256)
     dark_tail = float(low[levels[:split] < low_median - contrast / 2].sum() / low.sum())
