@@ -379,22 +379,27 @@ def _read_apart(mask: np.ndarray, profile: np.ndarray, row_height: float, reader
     stem, cut off together, are two pieces; a cut through a loop crosses two strokes, one down an 8's side runs
     along its stroke. A whole read as a 1 is never cut: any piece of a stroke reads as a 1, so its parts say
     nothing (a 1 with a long flag is two sure 1s)."""
-    whole = _surety([mask], reader, params=params)
+    tall = params.segment.apart_height_share * mask.shape[0]
+    across = params.segment.apart_touch_share * mask.shape[0]
+    ways, parts = [], []
+    for way in _candidate_cuts(profile, 2):
+        pair = _parts(mask, way, row_height, params=params)
+        column = mask[:, way[1]]
+        if (pair is not None and _crossings(column) == 1 and column.sum() <= across
+                and all(_ink_height(part) >= tall and _pieces_of(part) == 1 for part in pair)):
+            ways.append((way, len(parts), len(parts) + len(pair)))
+            parts.extend(pair)
+    if not ways:  # most single digits: no cut leaves two digit-shaped parts, so nothing is read
+        return None
+    surety = _surety([mask, *parts], reader, params=params)  # the whole and every candidate's parts at once
+    whole = surety[:1]
     if whole[0, 2] == 1:
         return None
     best, best_score = None, _log_surety(whole)
-    tall = params.segment.apart_height_share * mask.shape[0]
-    across = params.segment.apart_touch_share * mask.shape[0]
-    for way in _candidate_cuts(profile, 2):
-        parts = _parts(mask, way, row_height, params=params)
-        column = mask[:, way[1]]
-        if (parts is None or _crossings(column) != 1 or column.sum() > across
-                or any(_ink_height(part) < tall or _pieces_of(part) != 1 for part in parts)):
-            continue
-        surety = _surety(parts, reader, params=params)
-        score = _log_surety(surety)
-        if (score > best_score and surety[:, :2].min() >= params.segment.apart_sure
-                and whole[0, 2] in surety[:, 2]):
+    for way, first, last in ways:
+        pair = surety[1 + first: 1 + last]
+        score = _log_surety(pair)
+        if score > best_score and pair[:, :2].min() >= params.segment.apart_sure and whole[0, 2] in pair[:, 2]:
             best, best_score = way, score
     return best
 
