@@ -1,4 +1,5 @@
-"""Pictures the preprocessing tests draw: digits in OpenCV's Hershey fonts, on paper, desks and slates.
+"""Pictures the preprocessing tests draw: digits in OpenCV's Hershey fonts (and two drawn by hand at 8x8), on
+paper, desks and slates.
 
 Nothing here is committed data; every picture is made when a test runs. The ground truth of each
 drawing is the box of the pixels the digit was drawn on, rendered separately on a blank mask.
@@ -55,6 +56,23 @@ def hershey_digit(text: str, thickness: int) -> np.ndarray:
     digit = np.zeros((28, 28), np.uint8)
     cv2.putText(digit, text, (5, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 255, thickness, cv2.LINE_AA)
     return digit
+
+
+# Digits kept at 8x8 as small digit sets keep them (each pixel its 4x4 block's share of ink, 0-16), drawn by hand
+# for the tests: a 0, and a 1 with a flag.
+_TINY = {
+    "0": [[0, 0, 9, 11, 12, 5, 0, 0], [0, 5, 14, 13, 5, 13, 8, 0], [0, 2, 13, 2, 0, 5, 11, 0],
+          [0, 6, 7, 0, 0, 6, 8, 0], [0, 5, 5, 0, 0, 4, 9, 0], [0, 8, 10, 0, 0, 8, 7, 0],
+          [0, 5, 15, 7, 7, 16, 0, 0], [0, 0, 3, 10, 13, 3, 0, 0]],
+    "1": [[0, 0, 0, 3, 14, 13, 0, 0], [0, 0, 6, 16, 16, 10, 0, 0], [0, 9, 16, 15, 16, 5, 0, 0],
+          [0, 12, 10, 10, 16, 3, 0, 0], [0, 0, 0, 8, 16, 1, 0, 0], [0, 0, 0, 8, 16, 2, 0, 0],
+          [0, 0, 0, 8, 16, 3, 0, 0], [0, 0, 0, 6, 16, 6, 0, 0]],
+}
+
+
+def tiny_digit(text: str) -> np.ndarray:
+    """A hand-drawn digit ("0" or "1") kept at 8x8: (8, 8) float32, the ink's share of each pixel in [0, 1]."""
+    return np.array(_TINY[text], np.float32) / 16
 
 
 def box_of(mask: np.ndarray) -> Box:

@@ -8,7 +8,7 @@ import pytest
 from hdr_core import preprocess as pp
 from hdr_core.errors import BlankImageError, ImageError
 
-from .drawing import box_of, digit_mask, encode, iou
+from .drawing import box_of, digit_mask, encode, iou, tiny_digit
 
 
 @pytest.mark.parametrize(
@@ -45,23 +45,11 @@ def test_small_thin_digit_on_overexposed_paper_is_not_blank():
         pp.preprocess(paper.astype(np.uint8))
 
 
-# A 0 kept at 8x8, each pixel its block's share of ink (0-16), as small digit sets keep their digits: every pair of
-# neighbours on a stroke is a ramp, which the neighbour-difference noise estimate took for noise. Drawn for this test.
-_TINY_ZERO = np.array([
-    [0, 0, 9, 11, 12, 5, 0, 0],
-    [0, 5, 14, 13, 5, 13, 8, 0],
-    [0, 2, 13, 2, 0, 5, 11, 0],
-    [0, 6, 7, 0, 0, 6, 8, 0],
-    [0, 5, 5, 0, 0, 4, 9, 0],
-    [0, 8, 10, 0, 0, 8, 7, 0],
-    [0, 5, 15, 7, 7, 16, 0, 0],
-    [0, 0, 3, 10, 13, 3, 0, 0],
-]) / 16
-
-
 @pytest.mark.parametrize("light_on_dark", [False, True])
 def test_a_digit_kept_at_8_px_is_read_not_called_blank(light_on_dark):
-    picture = np.rint(255 * _TINY_ZERO if light_on_dark else 255 - 255 * _TINY_ZERO).astype(np.uint8)
+    # Every pair of neighbours on a stroke is a ramp, which the neighbour-difference noise estimate took for noise.
+    zero = tiny_digit("0")
+    picture = np.rint(255 * zero if light_on_dark else 255 - 255 * zero).astype(np.uint8)
     result = pp.preprocess(picture)
     assert result.box.h == 8 and result.box.w >= 5  # the whole 0
 

@@ -8,7 +8,7 @@ import pytest
 
 from hdr_core import preprocess as pp
 
-from .drawing import digit_mask, encode, render, sheet_on_desk
+from .drawing import digit_mask, encode, render, sheet_on_desk, tiny_digit
 
 
 @pytest.mark.parametrize("text", ["4", "7", "0"])
@@ -77,26 +77,12 @@ def test_light_digits_on_a_dark_background_are_not_taken_for_a_sheet(image):
     assert pp.preprocess(noisy).page is None
 
 
-# A 1 with a flag saved at 8x8 (each pixel the ink's share of a block, as small digit sets are kept), light on
-# dark, drawn for this test.
-_TINY_ONE = np.array([
-    [0, 0, 0, 3, 14, 13, 0, 0],
-    [0, 0, 6, 16, 16, 10, 0, 0],
-    [0, 9, 16, 15, 16, 5, 0, 0],
-    [0, 12, 10, 10, 16, 3, 0, 0],
-    [0, 0, 0, 8, 16, 1, 0, 0],
-    [0, 0, 0, 8, 16, 2, 0, 0],
-    [0, 0, 0, 8, 16, 3, 0, 0],
-    [0, 0, 0, 6, 16, 6, 0, 0],
-], np.float32) / 16
-
-
 @pytest.mark.parametrize("factor", [8, 12, 16])
 def test_a_tiny_light_digit_saved_enlarged_is_not_taken_for_a_sheet(factor):
     """Enlarged smoothly, the 1 is a blurred bright blob touching the top and bottom of a black picture. The sheet
     search tries again with the desk's light evened out; that must not brighten the blob's soft rim into a sheet
     (it was, and the gaps round it were read as ink)."""
-    picture = np.clip(cv2.resize(_TINY_ONE, (8 * factor, 8 * factor), interpolation=cv2.INTER_CUBIC), 0, 1)
+    picture = np.clip(cv2.resize(tiny_digit("1"), (8 * factor, 8 * factor), interpolation=cv2.INTER_CUBIC), 0, 1)
     result = pp.preprocess(np.rint(255 * picture).astype(np.uint8))
     assert result.page is None, result.reading
     assert not result.inverted and result.box.h >= 0.9 * picture.shape[0]  # the bright 1, top to bottom
