@@ -278,10 +278,13 @@ class SegmentParams:
     # least ``apart_height_share`` of the piece's height tall and reads as a digit at least ``apart_sure`` surely
     # (which digit, and a digit at all), one of them as the whole was read, the two surer than the whole, and the
     # cut crosses one stroke, less than ``apart_touch_share`` of the piece's height long: two digits written
-    # touching, the network reading only one of them ("51" read as a 5).
+    # touching, the network reading only one of them ("51" read as a 5). The cut winds from top to bottom through
+    # as little ink as it can (digits written close overlap: a 2's foot under the 1 beside it), at most
+    # ``apart_reach_share`` of the piece's height either side of where it crosses the piece's middle row.
     apart_sure: float = 0.99
     apart_height_share: float = 0.8
     apart_touch_share: float = 0.5
+    apart_reach_share: float = 0.25
     # With a reader, a dash (a piece too short for a digit) at least ``bar_aspect`` times as long as it is tall,
     # overlapping a digit's columns and within ``join_gap`` of it, is that digit's bar (a 5's top written apart
     # and reaching past its body) when the digit reads more surely with it than without.

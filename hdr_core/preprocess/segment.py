@@ -21,11 +21,13 @@ from .results import Box
 @dataclass(frozen=True)
 class _Piece:
     """Components forming one digit: their labels, and the box to take them from (for touching
-    digits split apart, only the columns of this digit)."""
+    digits split apart, only the columns of this digit); for a digit cut from its neighbour along a path
+    (``_read_apart``), ``mask``: its own ink within ``box`` ((h, w) bool)."""
 
     labels: list[int]
     box: Box
     area: int
+    mask: np.ndarray | None = None
 
 
 def _tight_box(mask: np.ndarray, within: Box) -> Box:
@@ -212,7 +214,9 @@ def _join_bars(
 
 
 def _piece_mask(piece: _Piece, comps: _Components) -> np.ndarray:
-    """(h, w) bool: the ink of ``piece``'s components within its box."""
+    """(h, w) bool: the ink of ``piece``'s components within its box (its own ``mask`` when it has one)."""
+    if piece.mask is not None:
+        return piece.mask
     table = np.zeros(comps.count, bool)
     table[piece.labels] = True
     return table[comps.labels[piece.box.slices]]
@@ -263,7 +267,9 @@ def _split_touching(
             edges, reread = better, reread + 1
         elif reader is not None and len(edges) == 2 and (
                 two := _read_apart(mask, profile, row_height, reader, params=params)) is not None:
-            edges, apart = two, apart + 1
+            apart += 1
+            out.extend(_cut_from(piece, part) for part in two)
+            continue
         elif len(edges) > 2:
             cut += 1
         elif wide:
@@ -274,6 +280,14 @@ def _split_touching(
             if hi - lo >= 2
         )
     return out, cut, whole, reread, apart
+
+
+def _cut_from(piece: _Piece, part: np.ndarray) -> _Piece:
+    """The digit whose ink is ``part`` ((h, w) bool, within ``piece.box``), cut from ``piece`` along a path."""
+    box = _tight_box(part, piece.box)
+    top, left = box.y - piece.box.y, box.x - piece.box.x
+    own = np.ascontiguousarray(part[top: top + box.h, left: left + box.w])
+    return _Piece(piece.labels, box, int(np.count_nonzero(own)), own)
 
 
 def _width_cut(mask: np.ndarray, profile: np.ndarray, aspect: float, row_height: float, *, params: Params
@@ -362,32 +376,49 @@ def _reread(mask: np.ndarray, profile: np.ndarray, edges: list[int], aspect: flo
 
 
 def _read_apart(mask: np.ndarray, profile: np.ndarray, row_height: float, reader: DigitReader, *,
-                params: Params) -> list[int] | None:
-    """Where to cut a piece read as one digit that holds two, or None to keep it whole. ``mask`` is the piece's
-    ink ((H, W) bool), ``profile`` its (W,) ink per column.
+                params: Params) -> tuple[np.ndarray, np.ndarray] | None:
+    """The two digits' ink ((H, W) bool each, left one first) in a piece read as one digit that holds two, or
+    None to keep it whole. ``mask`` is the piece's ink ((H, W) bool), ``profile`` its (W,) ink per column.
 
     The network reads a digit written touching another as that digit, the other's ink ignored: "51" and "16"
     read as a 5 and a 6, often as surely as a digit alone, so neither the digit check nor the width rule finds
-    them. The evidence is in the parts: the piece is cut in two (``_candidate_cuts``) where each part is one
+    them. The evidence is in the parts: the piece is cut in two, straight down the columns ``_candidate_cuts``
+    picks or winding from top to bottom through as little ink as possible (``_path_cuts``: crossing the middle
+    row at those columns and at others every half ``params.segment.apart_reach_share`` of the height across its
+    middle three fifths, and at most that share aside from there), as a 2's foot runs under the 1 written close
+    beside it and a 1 leans into the columns of the 3 before it. A cut counts where each part is one
     stroke-connected piece of ink at least ``params.segment.apart_height_share`` of the piece's height tall (the
-    digits of a number are about as tall as each other), reads as a digit at least ``params.segment.apart_sure``
-    surely (which digit, and a digit at all), one of them as the digit the whole was read as, and the two more
-    surely than the whole (the product of their probabilities); and the cut crosses one stroke
-    (``_crossings``), less than ``params.segment.apart_touch_share`` of the piece's height long, as where two
-    digits touch. The parts of a single digit seldom pass them all: a 0's halves read as two 1s, neither of them
-    a 0; a 7's hook, a 4's open side, an 8's tail are short; the end of a crossed 7's bar and the foot of its
-    stem, cut off together, are two pieces; a cut through a loop crosses two strokes, one down an 8's side runs
-    along its stroke. A whole read as a 1 is never cut: any piece of a stroke reads as a 1, so its parts say
-    nothing (a 1 with a long flag is two sure 1s)."""
-    tall = params.segment.apart_height_share * mask.shape[0]
-    across = params.segment.apart_touch_share * mask.shape[0]
-    ways, parts = [], []
-    for way in _candidate_cuts(profile, 2):
-        pair = _parts(mask, way, row_height, params=params)
-        column = mask[:, way[1]]
-        if (pair is not None and _crossings(column) == 1 and column.sum() <= across
+    digits of a number are about as tall as each other) and no dash (``_is_dash``), reads as a digit at least
+    ``params.segment.apart_sure`` surely (which digit, and a digit at all), one of them as the digit the whole
+    was read as, and the two more surely than the whole (the product of their probabilities); and where it
+    crosses at most one stroke (``_crossings``), less than ``params.segment.apart_touch_share`` of the piece's
+    height long, as where two digits touch (none: two pieces the overlap joined). The surest such cut is taken.
+    The parts of a single digit seldom pass them all: a 0's halves read as two 1s, neither of them a 0; a 7's
+    hook, a 4's open side, an 8's tail are short; the end of a crossed 7's bar and the foot of its stem, cut off
+    together, are two pieces; a cut through a loop crosses two strokes. A whole read as a 1 is never cut: any
+    piece of a stroke reads as a 1, so its parts say nothing (a 1 with a long flag is two sure 1s)."""
+    height, width = mask.shape
+    if width < 4:
+        return None
+    # As tall as the piece, and no dash beside the row's digits (a wide, low 2 is a piece no taller than a dash)
+    tall = max(params.segment.apart_height_share * height, params.segment.min_digit_height_share * row_height)
+    across = params.segment.apart_touch_share * height
+    reach = max(1, round(params.segment.apart_reach_share * height))
+    ways, parts, seen = [], [], set()
+    columns = np.arange(width)
+    straight = [way[1] for way in _candidate_cuts(profile, 2)]
+    starts = [*straight, *range(int(0.2 * width), int(0.8 * width) + 1, max(1, reach // 2))]
+    cuts = [np.full(height, at, np.intp) for at in straight]  # straight down the emptiest columns, and winding
+    for path in [*cuts, *_path_cuts(mask, starts, reach)]:
+        if path.tobytes() in seen:
+            continue
+        seen.add(path.tobytes())
+        on_path = mask[np.arange(height), path]
+        left = mask & (columns[None, :] < path[:, None])
+        pair = (left, mask & ~left)
+        if (_crossings(on_path) <= 1 and on_path.sum() <= across
                 and all(_ink_height(part) >= tall and _pieces_of(part) == 1 for part in pair)):
-            ways.append((way, len(parts), len(parts) + len(pair)))
+            ways.append((pair, len(parts), len(parts) + 2))
             parts.extend(pair)
     if not ways:  # most single digits: no cut leaves two digit-shaped parts, so nothing is read
         return None
@@ -396,16 +427,58 @@ def _read_apart(mask: np.ndarray, profile: np.ndarray, row_height: float, reader
     if whole[0, 2] == 1:
         return None
     best, best_score = None, _log_surety(whole)
-    for way, first, last in ways:
-        pair = surety[1 + first: 1 + last]
-        score = _log_surety(pair)
-        if score > best_score and pair[:, :2].min() >= params.segment.apart_sure and whole[0, 2] in pair[:, 2]:
-            best, best_score = way, score
+    for pair, first, last in ways:
+        read = surety[1 + first: 1 + last]
+        score = _log_surety(read)
+        if score > best_score and read[:, :2].min() >= params.segment.apart_sure and whole[0, 2] in read[:, 2]:
+            best, best_score = pair, score
     return best
 
 
+def _path_cuts(mask: np.ndarray, through: list[int], reach: int) -> np.ndarray:
+    """Cuts from the top of ``mask`` ((H, W) bool, ink) to its bottom through as little ink as possible, the k-th
+    crossing the middle row at column ``through[k]`` and straying at most ``reach`` columns from it, clear of the
+    first and last columns: (K, H) int, for each row the first column right of the cut. Each row's step is at
+    most one column aside, a sideways step costing half a pixel and an ink pixel more than any detour through
+    the paper: two shortest-path passes, down from the top and up from the bottom, every cut's at once."""
+    height, width = mask.shape
+    span = min(2 * reach + 1, width - 2)
+    at = np.clip(np.asarray(through, np.intp), 1, width - 2)
+    lo = np.clip(at - reach, 1, width - 1 - span)
+    ink = mask[:, lo[:, None] + np.arange(span)].astype(np.float64) * (height + width)  # (H, K, span)
+    down, up = _cheapest_from_first_row(ink), _cheapest_from_first_row(ink[::-1])
+    cuts = np.arange(len(lo))
+    mid = height // 2
+    path = np.empty((len(lo), height), np.intp)
+    path[:, mid] = at - lo
+    steps = np.array([0, -1, 1])
+    for y in range(mid, 0, -1):  # up to the top, the way the downward pass came
+        path[:, y - 1] = path[:, y] + steps[down[y, cuts, path[:, y]]]
+    for y in range(mid, height - 1):  # down to the bottom, the way the upward pass came
+        path[:, y + 1] = path[:, y] + steps[up[height - 1 - y, cuts, path[:, y]]]
+    return lo[:, None] + path
+
+
+def _cheapest_from_first_row(ink: np.ndarray) -> np.ndarray:
+    """(H, K, n) float64 cost of stepping on each pixel of K strips -> (H, K, n) int8: where the cheapest path
+    from the first row to each pixel came from (0: straight above, 1: above left, 2: above right; one column
+    aside per row at most, half a pixel a sideways step; straight wins a tie)."""
+    cost = ink[0].copy()
+    came = np.zeros(ink.shape, np.int8)
+    from_left, from_right = np.full(cost.shape, np.inf), np.full(cost.shape, np.inf)
+    for y in range(1, ink.shape[0]):
+        np.add(cost[:, :-1], 0.5, out=from_left[:, 1:])
+        np.add(cost[:, 1:], 0.5, out=from_right[:, :-1])
+        best = np.minimum(np.minimum(cost, from_left), from_right)
+        came[y][from_left == best] = 1
+        came[y][from_right == best] = 2
+        came[y][cost == best] = 0
+        cost = best + ink[y]
+    return came
+
+
 def _crossings(column: np.ndarray) -> int:
-    """How many strokes a cut down ``column`` ((H,) bool, ink) crosses: its runs of ink."""
+    """How many strokes a cut crosses, given the ink along it (``column``, (H,) bool): its runs of ink."""
     return int(np.count_nonzero(np.diff(np.r_[0, column.astype(np.int8), 0]) == 1))
 
 

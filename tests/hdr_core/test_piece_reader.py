@@ -255,6 +255,14 @@ def test_two_touching_digits_read_as_one_are_cut_in_two(reader, data_dir, index)
     _reads_benchmark_number(reader, data_dir, "touching", index, "read as one digit cut in two")
 
 
+@pytest.mark.parametrize("index", [99, 123, 168])
+def test_two_digits_written_into_each_others_columns_are_cut_along_a_path(reader, data_dir, index):
+    # "21", "16" and "31" (seed 0) written so close that no column runs between them: the 2's foot under the 1,
+    # the 1's top over the 6's, the 1 leaning into the 3's columns (there without touching it, joined to it as
+    # one piece by the overlap). Each is read as one digit (2, 6, 3); a cut winding between the two reads both.
+    _reads_benchmark_number(reader, data_dir, "touching", index, "read as one digit cut in two")
+
+
 def _five_with_its_bar_apart(prefix: str) -> tuple[np.ndarray, Box]:
     """``prefix`` in bold Hershey digits, then a 5 as a hand writes one: stem and bowl in one stroke, the bar
     apart from the stem and reaching so far past the bowl that joining pieces above one another does not join

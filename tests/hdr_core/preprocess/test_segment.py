@@ -482,3 +482,21 @@ def test_segment_finds_every_digit_on_squared_paper_whose_print_the_contrast_ste
         lines = [stage.reason for stage in result.trace if stage.name == "lines"]
         pale += any("paler pixels" in reason for reason in lines)
     assert pale >= 1  # the print was found among the paler pixels at least once: the case this test is about
+
+
+def test_a_cut_between_two_digits_leaning_into_each_others_columns_follows_the_gap_between_them():
+    # Two strokes slanted alike, the second a little right of the first: every column from top to bottom crosses
+    # both, so no straight cut parts them, but a cut winding down the gap crosses no ink at all.
+    from hdr_core.preprocess.segment import _crossings, _path_cuts
+
+    mask = np.zeros((60, 70), np.uint8)
+    cv2.line(mask, (40, 2), (12, 57), 1, 5)
+    cv2.line(mask, (58, 2), (30, 57), 1, 5)
+    mask = mask.astype(bool)
+    assert all(_crossings(mask[:, x]) == 2 for x in range(30, 41))
+    path = _path_cuts(mask, [35], 15)[0]
+    assert not mask[np.arange(60), path].any()
+    first = mask & (np.arange(70)[None, :] < path[:, None])
+    assert first.sum() + (mask & ~first).sum() == mask.sum()
+    assert cv2.connectedComponents(first.astype(np.uint8))[0] == 2 and first[:, 45:].sum() == 0  # the first stroke
+    assert cv2.connectedComponents((mask & ~first).astype(np.uint8))[0] == 2
