@@ -277,7 +277,7 @@ class SegmentParams:
     # With a reader, a piece read as one digit (not a 1) is cut in two where each part is one piece of ink at
     # least ``apart_height_share`` of the piece's height tall and reads as a digit at least ``apart_sure`` surely
     # (which digit, and a digit at all), one of them as the whole was read, the two surer than the whole, and the
-    # cut crosses one stroke, less than ``apart_touch_share`` of the piece's height long: two digits written
+    # cut crosses at most one stroke, less than ``apart_touch_share`` of the piece's height long: two digits written
     # touching, the network reading only one of them ("51" read as a 5). The cut winds from top to bottom through
     # as little ink as it can (digits written close overlap: a 2's foot under the 1 beside it), at most
     # ``apart_reach_share`` of the piece's height either side of where it crosses the piece's middle row.
