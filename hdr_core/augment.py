@@ -37,7 +37,7 @@ class Augmentation:
     # strokes the way a hand does (Simard et al., 2003), so loops open, corners round and bars bend.
     elastic: float = 0.0
     # Probability of re-rendering a digit the way the preprocessing renders real input (binarised,
-    # strokes reshaped to MNIST's 2.2 px, fit into 20x20 and centred by mass). MNIST's own digits were
+    # strokes reshaped to MNIST's 2.2-3.2 px, fit into 20x20 and centred by mass). MNIST's own digits were
     # rendered differently (grey anti-aliasing, 1.7-3.2 px strokes), so without it every photo or
     # scan reaches the network in a rendering it never saw in training.
     renormalize: float = 0.0
@@ -346,7 +346,7 @@ def renormalize_digit(image: np.ndarray) -> np.ndarray:
     Returns
     -------
     rendered : (28, 28) uint8 ndarray
-        Its ink (pixels >= 128) with strokes reshaped to MNIST's 2.2 px, fit into 20x20 and centred by
+        Its ink (pixels >= 128) with strokes reshaped to MNIST's 2.2-3.2 px, fit into 20x20 and centred by
         mass, as :func:`hdr_core.preprocess.normalize` does (its slant kept: the augmentation varies
         slant itself); the input unchanged if it has no such ink.
     """

@@ -24,12 +24,26 @@ CENTRE = IMAGE_SIZE / 2  # MNIST's centre of mass: (14.0, 14.0) +- 0.5 in pixel-
 
 def _stroke_change(mask: np.ndarray, *, params: Params) -> tuple[float, float]:
     """The strokes' width in pixels of the (h, w) bool crop ``mask``, and how much wider (negative:
-    narrower) they must be to come out MNIST's width once fit into 20x20; 0 when within tolerance."""
+    narrower) they must be to come out as wide as MNIST's once fit into 20x20; 0 when within tolerance.
+
+    Thin strokes are thickened to MNIST's typical width (``params.normalize.stroke_width``); bold ones are
+    thinned only down to MNIST's bold strokes (``bold_stroke_width``), and those between are left as they are:
+    MNIST has them too, and thinning a bold blurred digit whose loops have filled leaves a stick."""
     length = float(max(mask.shape))
     width = _stroke_width(mask)
-    target = params.normalize.stroke_width * (length - width) / (DIGIT_BOX - params.normalize.stroke_width)
+    goal = _stroke_goal(width * DIGIT_BOX / length, params=params)
+    target = goal * (length - width) / (DIGIT_BOX - goal)
     change = target - width
-    return width, 0.0 if abs(change) <= params.normalize.stroke_tolerance * width else change
+    bold = goal > params.normalize.stroke_width
+    tolerance = params.normalize.bold_tolerance if bold else params.normalize.stroke_tolerance
+    return width, 0.0 if abs(change) <= tolerance * width else change
+
+
+def _stroke_goal(fitted: float, *, params: Params) -> float:
+    """The width (px at MNIST's scale) strokes ``fitted`` px wide at that scale are made: MNIST's typical width
+    for thin ones, its bold width for bolder ones, and their own between the two."""
+    typical, bold = params.normalize.stroke_width, max(params.normalize.stroke_width, params.normalize.bold_stroke_width)
+    return float(np.clip(fitted, typical, bold))
 
 
 def _reshape_strokes(mask: np.ndarray, width: float, change: float, *, params: Params) -> np.ndarray:
@@ -165,14 +179,15 @@ def _normalize_mask(mask: np.ndarray, *, straighten: bool = True, params: Params
 def _normalising_reason(mask: np.ndarray, width: float, change: float, shear: float, *, params: Params) -> str:
     """What ``_normalize_mask`` did to the (h, w) bool crop ``mask`` (``width, change``: ``_stroke_change``)."""
     scale = DIGIT_BOX / max(mask.shape)  # what a pixel of the crop becomes at MNIST's scale
-    target = params.normalize.stroke_width
-    if change == 0:
-        strokes = f"strokes already about MNIST's {target:g} px wide"
+    fitted = width * scale
+    goal = _stroke_goal(fitted, params=params)
+    if change == 0 and goal > params.normalize.stroke_width:
+        strokes = f"strokes {fitted:.1f} px wide, as bold as many of MNIST's: left as they are"
+    elif change == 0:
+        strokes = f"strokes already about MNIST's {goal:g} px wide"
     else:
-        strokes = (
-            f"strokes {'thickened' if change > 0 else 'thinned'} from {width * scale:.1f} px to about "
-            f"{target:g} px (MNIST's)"
-        )
+        bold = " (MNIST's bold strokes)" if goal > params.normalize.stroke_width else " (MNIST's)"
+        strokes = f"strokes {'thickened' if change > 0 else 'thinned'} from {fitted:.1f} px to about {goal:g} px{bold}"
     slant = f"slant halved (shear {shear:+.2f})" if abs(shear) >= 0.01 else "upright"
     fit = f"long side fit to {DIGIT_BOX} px and centre of mass at (14, 14), like MNIST"
     return f"{strokes[0].upper()}{strokes[1:]}; {slant}; {fit}."
@@ -198,7 +213,8 @@ def normalize(
     Returns
     -------
     model_input : (28, 28) float32 ndarray
-        In [0, 1], ink bright on black: strokes thickened or thinned to MNIST's ~2.2 px, slant
+        In [0, 1], ink bright on black: thin strokes thickened to MNIST's typical ~2.2 px, bold ones
+        thinned to its bold ~3.2 px (``params.normalize``), those between left as they are; slant
         halved (a shear, ``params.normalize.straighten_share`` of the moment deskew), then the ink's box fit into
         20x20 keeping its aspect ratio (long side exactly 20), anti-aliased (reshaped
         at 4x, averaged down 4x4), centre of mass within half a pixel of (14, 14) (a whole-pixel

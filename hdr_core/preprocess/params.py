@@ -55,6 +55,15 @@ class CleanParams:
     # The ink has one level: at most this share of the ink's side of Otsu's split lies beyond its median by over
     # half the contrast (strokes inside a shadow the split also took for ink lie there).
     ink_tail_share: float = 0.01
+    # ...and the rest of that side lies on flat ground (a shadow's plateau), not on the slope from a stroke's core
+    # down to the paper: over this share of it (``evidence._flat_middle_share``; soft strokes in real photos 2-10%,
+    # digits enlarged from 8x8 13-25%, strokes in a hard shadow or under light falling off 70% or more). Flat is
+    # a slope that would cross the contrast over more than ``ramp_length_share`` of the short side and is under
+    # ``ramp_noise`` times the noise.
+    ink_plateau_share: float = 0.5
+    ramp_length_share: float = 0.25
+    ramp_noise: float = 3.0
+    ramp_work_side: int = 800  # measured on a copy at most this long (fast on a 12-megapixel photo)
     # Nothing lies beyond the paper, away from the ink, by as much as the ink lies from it: at most this share of
     # the picture (light strokes on a dark page, on a desk the split took for the paper, are 0.3% or more).
     paper_tail_share: float = 0.0005
@@ -238,9 +247,13 @@ class MarkParams:
 @dataclass(frozen=True)
 class NormalizeParams:
     # MNIST strokes are about 2.2 px wide in the 28x28 image (2*area/perimeter of the ink above 0.5, median
-    # over the test set; 10%-90%: 1.7-3.2 px). Strokes are thickened or thinned to this width.
+    # over the test set; 10%-90%: 1.7-3.2 px). Thinner strokes are thickened to this width...
     stroke_width: float = 2.2
-    stroke_tolerance: float = 0.15  # widths within 15% of the target are left alone
+    # ...bolder ones thinned only to MNIST's bold strokes (its 90th percentile), and those between left alone:
+    # a bold blurred digit thinned to 2.2 px, its filled loops become a stick (an 8 read as a 1).
+    bold_stroke_width: float = 3.2
+    stroke_tolerance: float = 0.15  # widths within 15% of stroke_width are left alone...
+    bold_tolerance: float = 0.05  # ...and within 5% of bold_stroke_width (a bolder one is beyond most of MNIST's)
     max_thinning_share: float = 0.35  # thinning never removes more than 35% of a stroke's width
     # Slant is halved: the shear that would make the ink's principal axis vertical is applied at this share
     # (a full correction over-straightens digits pulled by a bar or flag; see benchmarks/straighten.py).

@@ -338,8 +338,9 @@ def segment(image, *, threshold: ThresholdMethod = "mean", params: Params | None
         found_digits,
         trace.normalized(
             np.stack([d.model_input for d in digits]),
-            f"Each digit on its own: strokes made about MNIST's {params.normalize.stroke_width:g} px "
-            "wide, slant halved, long side fit to 20 px and centre of mass at (14, 14).",
+            f"Each digit on its own: strokes made {params.normalize.stroke_width:g}-"
+            f"{params.normalize.bold_stroke_width:g} px wide, as MNIST's are, slant halved, long side fit to 20 px "
+            "and centre of mass at (14, 14).",
         ),
     )
     return MultiPreprocessed(

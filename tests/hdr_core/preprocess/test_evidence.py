@@ -136,6 +136,33 @@ def test_two_thresholds_that_disagree_are_evidence_of_a_third_level():
     assert "more than two levels" in result.reading
 
 
+def test_strokes_darker_than_a_flat_grey_patch_round_them_are_evidence_of_two_levels():
+    """A grey patch (a shadow) that Otsu's split takes for ink with the strokes inside it: the ink has two
+    levels, the lighter one flat ground, and the picture is not clean."""
+    mask = digit_mask("4", size=(200, 200), scale=5, thickness=8)
+    picture = np.full(mask.shape, 230, np.uint8)
+    picture[40:170, 30:180] = 140
+    picture[mask] = 20
+    result = pp.preprocess(picture)
+    assert result.reading.startswith("The ink has two levels"), result.reading
+    assert "flat ground" in result.reading
+
+
+@pytest.mark.parametrize("thickness", [3, 4])
+@pytest.mark.parametrize("ink, paper", [(0, 255), (255, 0)], ids=["dark-on-light", "light-on-dark"])
+def test_a_blurred_digits_darker_core_is_no_second_level(thickness, ink, paper):
+    """A 1 kept at 8x8 (each pixel its 4x4 block's share of ink, as scanned digit sets store them) and
+    enlarged: its ink fades from a darker core to the paper in one slope, no shadow. The picture is clean
+    and the textbook's steps read it (before the slope test it went down the shadow path)."""
+    mask = digit_mask("1", size=(32, 32), scale=1.0, thickness=thickness)
+    share = cv2.resize(mask.reshape(8, 4, 8, 4).mean(axis=(1, 3)), (64, 64), interpolation=cv2.INTER_CUBIC)
+    picture = np.clip(np.rint(paper + (ink - paper) * np.clip(share, 0, 1)), 0, 255).astype(np.uint8)
+    seen = look(picture, params=pp.DEFAULT_PARAMS).with_ink(dark=ink < paper)
+    assert seen.ink_tail > pp.DEFAULT_PARAMS.clean.ink_tail_share  # a darker core the levels alone call a 2nd level
+    result = pp.preprocess(picture)
+    assert result.reading.startswith("A clean picture"), result.reading
+
+
 def test_a_light_digit_filling_its_picture_is_not_a_sheet_on_a_desk():
     mask = tight(digit_mask("8", size=(260, 220), scale=7, thickness=24), margin=3)
     result = pp.preprocess(render(mask, 230, 30))
